@@ -1,0 +1,85 @@
+"""Global switches of the autograd engine: gradient recording and anomaly detection."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "detect_anomaly",
+           "is_anomaly_enabled"]
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.grad_enabled = True
+        self.anomaly = False
+
+
+STATE = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph for backward."""
+    return STATE.grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager / decorator that turns graph recording on or off.
+
+    Example:
+        >>> with lamina.no_grad():
+        ...     y = model(x)          # no graph is recorded
+    """
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = True
+
+    def __enter__(self):
+        self.prev = STATE.grad_enabled
+        STATE.grad_enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self.prev
+        return False
+
+
+class no_grad(set_grad_enabled):
+    """Disable graph recording inside the block (or the decorated function)."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enable graph recording inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside :class:`detect_anomaly`."""
+    return STATE.anomaly
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise at the first op whose forward or backward produces NaN or Inf.
+
+    The error names the op, the shapes of its inputs and outputs, and whether forward or backward
+    produced the bad values. It costs one ``isfinite`` check per op, so use it for debugging.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.prev = False
+
+    def __enter__(self):
+        self.prev = STATE.anomaly
+        STATE.anomaly = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        STATE.anomaly = self.prev
+        return False

@@ -1,0 +1,22 @@
+"""``lamina.functional`` (imported as ``F``): every differentiable op, one file per family.
+
+Each file defines its ops as :class:`~lamina.autograd.Function` subclasses plus plain functions
+with PyTorch's names, and attaches the matching Tensor methods itself.
+"""
+
+from . import arithmetic, reduction, shape, indexing, activation, loss, linear  # noqa: F401
+from . import normalization, dropout, conv, pooling, embedding, recurrent, attention  # noqa
+from .arithmetic import *  # noqa: F401,F403
+from .reduction import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403

@@ -1,0 +1,516 @@
+"""Elementwise arithmetic with NumPy broadcasting, matmul, and comparisons (no grad).
+
+Gradients may keep broadcast dimensions; the engine sums them back (``sum_to``) in one place.
+"""
+
+from __future__ import annotations
+
+from .. import backend as B
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..errors import op_error
+from ._util import register_methods, unwrap
+
+__all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
+           "neg", "negative", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt",
+           "square", "sin", "cos", "tanh", "clip", "clamp", "maximum", "minimum", "where",
+           "matmul", "astype", "eq", "ne", "lt", "le", "gt", "ge", "equal", "logical_and",
+           "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite",
+           "reciprocal", "floor", "ceil", "round"]
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, (-gy if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.saved
+        n = self.needs_input_grad
+        return (gy * b if n[0] else None), (gy * a if n[1] else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.saved
+        n = self.needs_input_grad
+        ga = gy / b if n[0] else None
+        gb = -gy * a / (b * b) if n[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        y = a ** b
+        self.saved = (a, b, y)
+        return y
+
+    def backward(self, gy):
+        a, b, y = self.saved
+        xp = self.xp
+        n = self.needs_input_grad
+        ga = gy * b * a ** (b - 1) if n[0] else None
+        gb = None
+        if n[1]:  # d/db a^b = a^b log a, defined as 0 where a == 0
+            safe = xp.where(a > 0, a, 1)
+            gb = gy * y * xp.log(safe)
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return (-gy,)
+
+
+class Abs(Function):
+    """|x|; subgradient 0 at x == 0 (as PyTorch)."""
+
+    def forward(self, a):
+        self.saved = (a,)
+        return self.xp.abs(a)
+
+    def backward(self, gy):
+        (a,) = self.saved
+        return (gy * self.xp.sign(a),)
+
+
+class Exp(Function):
+    def forward(self, a):
+        y = self.xp.exp(a)
+        self.saved = (y,)
+        return y
+
+    def backward(self, gy):
+        return (gy * self.saved[0],)
+
+
+class Log(Function):
+    def forward(self, a):
+        self.saved = (a,)
+        return self.xp.log(a)
+
+    def backward(self, gy):
+        return (gy / self.saved[0],)
+
+
+class Log1p(Function):
+    def forward(self, a):
+        self.saved = (a,)
+        return self.xp.log1p(a)
+
+    def backward(self, gy):
+        return (gy / (1 + self.saved[0]),)
+
+
+class Expm1(Function):
+    def forward(self, a):
+        y = self.xp.expm1(a)
+        self.saved = (y,)
+        return y
+
+    def backward(self, gy):
+        return (gy * (self.saved[0] + 1),)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        y = self.xp.sqrt(a)
+        self.saved = (y,)
+        return y
+
+    def backward(self, gy):
+        return (gy / (2 * self.saved[0]),)
+
+
+class Rsqrt(Function):
+    def forward(self, a):
+        y = 1 / self.xp.sqrt(a)
+        self.saved = (y,)
+        return y
+
+    def backward(self, gy):
+        y = self.saved[0]
+        return (-0.5 * gy * y * y * y,)
+
+
+class Square(Function):
+    def forward(self, a):
+        self.saved = (a,)
+        return a * a
+
+    def backward(self, gy):
+        return (2 * gy * self.saved[0],)
+
+
+class Sin(Function):
+    def forward(self, a):
+        self.saved = (a,)
+        return self.xp.sin(a)
+
+    def backward(self, gy):
+        return (gy * self.xp.cos(self.saved[0]),)
+
+
+class Cos(Function):
+    def forward(self, a):
+        self.saved = (a,)
+        return self.xp.cos(a)
+
+    def backward(self, gy):
+        return (-gy * self.xp.sin(self.saved[0]),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        y = self.xp.tanh(a)
+        self.saved = (y,)
+        return y
+
+    def backward(self, gy):
+        y = self.saved[0]
+        return (gy * (1 - y * y),)
+
+
+class Clip(Function):
+    """Clamp to [lo, hi]; gradient passes where lo <= x <= hi (PyTorch's convention)."""
+
+    def forward(self, a):
+        self.saved = (a,)
+        return self.xp.clip(a, self.lo, self.hi)
+
+    def backward(self, gy):
+        (a,) = self.saved
+        m = True
+        if self.lo is not None:
+            m = a >= self.lo
+        if self.hi is not None:
+            m = m & (a <= self.hi)
+        return (gy * m,)
+
+
+class Maximum(Function):
+    """Elementwise max; at ties the gradient is split evenly (PyTorch's convention)."""
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return self.xp.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        w = (a > b) + 0.5 * (a == b)
+        w = w.astype(gy.dtype)
+        return gy * w, gy * (1 - w)
+
+
+class Minimum(Function):
+    """Elementwise min; at ties the gradient is split evenly."""
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return self.xp.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        w = (a < b) + 0.5 * (a == b)
+        w = w.astype(gy.dtype)
+        return gy * w, gy * (1 - w)
+
+
+class Where(Function):
+    def forward(self, cond, a, b):
+        self.saved = (cond,)
+        return self.xp.where(cond, a, b)
+
+    def backward(self, gy):
+        (c,) = self.saved
+        z = self.xp.zeros((), gy.dtype)
+        return None, self.xp.where(c, gy, z), self.xp.where(c, z, gy)
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.saved
+        xp = self.xp
+        n = self.needs_input_grad
+        # promote vectors to matrices so one rule serves; the engine sums batch dims away
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = gy
+        if b.ndim == 1:
+            g2 = g2[..., None]
+        if a.ndim == 1:
+            g2 = g2[..., None, :]
+        ga = gb = None
+        if n[0]:
+            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                ga = ga[..., 0, :]
+        if n[1]:
+            if b2.ndim == 2 and a2.ndim > 2:  # (B,m,k) @ (k,n): one GEMM over the folded batch
+                gb = a2.reshape(-1, a2.shape[-1]).T @ g2.reshape(-1, g2.shape[-1])
+            else:
+                gb = xp.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                gb = gb[..., 0]
+        return ga, gb
+
+
+class Cast(Function):
+    def forward(self, a):
+        self.src = a.dtype
+        return a.astype(self.dtype)
+
+    def backward(self, gy):
+        if self.src.kind != "f":
+            return (None,)
+        return (gy.astype(self.src),)
+
+
+def add(a, b):
+    """``a + b`` with broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    """``a - b`` with broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    """``a * b`` with broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """``a / b`` with broadcasting (true division)."""
+    return Div.apply(a, b)
+
+
+def pow(a, b):
+    """``a ** b``; the gradient w.r.t. ``b`` is ``a^b log a`` (0 where ``a <= 0``)."""
+    return Pow.apply(a, b)
+
+
+subtract, multiply, divide, true_divide = sub, mul, div, div
+
+
+def neg(a):
+    """``-a``."""
+    return Neg.apply(a)
+
+
+negative = neg
+
+
+def abs(a):
+    """``|a|``; the subgradient at 0 is 0."""
+    return Abs.apply(a)
+
+
+def sign(a):
+    """-1, 0 or 1 elementwise (no gradient)."""
+    return Tensor(B.get_array_module(unwrap(a)).sign(unwrap(a)))
+
+
+def exp(a):
+    """``e**a``."""
+    return Exp.apply(a)
+
+
+def log(a):
+    """Natural logarithm."""
+    return Log.apply(a)
+
+
+def log1p(a):
+    """``log(1 + a)``, accurate for small ``a``."""
+    return Log1p.apply(a)
+
+
+def expm1(a):
+    """``exp(a) - 1``, accurate for small ``a``."""
+    return Expm1.apply(a)
+
+
+def sqrt(a):
+    """Square root."""
+    return Sqrt.apply(a)
+
+
+def rsqrt(a):
+    """``1 / sqrt(a)``."""
+    return Rsqrt.apply(a)
+
+
+def square(a):
+    """``a * a``."""
+    return Square.apply(a)
+
+
+def reciprocal(a):
+    """``1 / a``."""
+    return Div.apply(1.0, a)
+
+
+def sin(a):
+    """Sine."""
+    return Sin.apply(a)
+
+
+def cos(a):
+    """Cosine."""
+    return Cos.apply(a)
+
+
+def tanh(a):
+    """Hyperbolic tangent; range (-1, 1)."""
+    return Tanh.apply(a)
+
+
+def clip(a, min=None, max=None):
+    """Clamp ``a`` to ``[min, max]`` (either may be None). Gradient 1 inside, 0 outside."""
+    if min is None and max is None:
+        raise ValueError("clip: expected at least one of min= or max=, got neither")
+    return Clip.apply(a, lo=min, hi=max)
+
+
+clamp = clip
+
+
+def maximum(a, b):
+    """Elementwise maximum with broadcasting; ties split the gradient evenly."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum with broadcasting; ties split the gradient evenly."""
+    return Minimum.apply(a, b)
+
+
+def where(cond, a, b):
+    """``a`` where ``cond`` else ``b`` (broadcast); no gradient flows to ``cond``."""
+    return Where.apply(cond, a, b)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's batching rules.
+
+    Shape:
+        ``(..., m, k) @ (..., k, n) -> (..., m, n)``; 1-D operands are vectors.
+    """
+    sa, sb = unwrap(a).shape, unwrap(b).shape
+    if len(sa) == 0 or len(sb) == 0:
+        raise op_error("matmul", "operands with at least 1 dimension", f"{sa} @ {sb}",
+                       "use * for scalar multiplication")
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) > 1 else sb[0]
+    if ka != kb:
+        raise op_error("matmul", "a.shape[-1] == b.shape[-2]", f"{sa} @ {sb}")
+    return MatMul.apply(a, b)
+
+
+def astype(a, dtype):
+    """Cast to ``dtype``; casting back to float carries the gradient, integer casts do not."""
+    dtype = B.np.dtype(dtype)
+    if a.dtype == dtype:
+        return a
+    return Cast.apply(a, dtype=dtype)
+
+
+def _cmp(name, ufunc_name):
+    def op(a, b):
+        x, y = unwrap(a), unwrap(b)
+        xp = B.get_array_module(x, y)
+        return Tensor(getattr(xp, ufunc_name)(x, y))
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{ufunc_name}`` (bool result, no gradient)."
+    return op
+
+
+eq = _cmp("eq", "equal")
+ne = _cmp("ne", "not_equal")
+lt = _cmp("lt", "less")
+le = _cmp("le", "less_equal")
+gt = _cmp("gt", "greater")
+ge = _cmp("ge", "greater_equal")
+logical_and = _cmp("logical_and", "logical_and")
+logical_or = _cmp("logical_or", "logical_or")
+logical_xor = _cmp("logical_xor", "logical_xor")
+
+
+def equal(a, b) -> bool:
+    """True when ``a`` and ``b`` have the same shape and values (PyTorch's ``torch.equal``)."""
+    x, y = unwrap(a), unwrap(b)
+    return x.shape == y.shape and bool((x == y).all())
+
+
+def _unary_nograd(name, ufunc_name):
+    def op(a):
+        x = unwrap(a)
+        return Tensor(getattr(B.get_array_module(x), ufunc_name)(x))
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{ufunc_name}`` (no gradient)."
+    return op
+
+
+logical_not = _unary_nograd("logical_not", "logical_not")
+isnan = _unary_nograd("isnan", "isnan")
+isinf = _unary_nograd("isinf", "isinf")
+isfinite = _unary_nograd("isfinite", "isfinite")
+floor = _unary_nograd("floor", "floor")
+ceil = _unary_nograd("ceil", "ceil")
+round = _unary_nograd("round", "round")
+
+
+def _r(fn):
+    return lambda self, other: fn(other, self)
+
+
+register_methods(
+    __add__=add, __radd__=_r(add), __sub__=sub, __rsub__=_r(sub), __mul__=mul,
+    __rmul__=_r(mul), __truediv__=div, __rtruediv__=_r(div), __pow__=pow, __rpow__=_r(pow),
+    __matmul__=matmul, __rmatmul__=_r(matmul), __neg__=neg, __abs__=abs,
+    __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
+    __and__=logical_and, __or__=logical_or, __xor__=logical_xor, __invert__=logical_not,
+    add=add, sub=sub, mul=mul, div=div, pow=pow, neg=neg, abs=abs, sign=sign, exp=exp, log=log,
+    log1p=log1p, expm1=expm1, sqrt=sqrt, rsqrt=rsqrt, square=square, sin=sin, cos=cos,
+    tanh=tanh, clip=clip, clamp=clamp, maximum=maximum, minimum=minimum, matmul=matmul,
+    astype=astype, eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, equal=equal, isnan=isnan,
+    isinf=isinf, isfinite=isfinite, reciprocal=reciprocal, floor=floor, ceil=ceil, round=round,
+    logical_not=logical_not,
+    float=lambda self: astype(self, B.get_default_dtype()),
+    double=lambda self: astype(self, B.np.float64),
+    half=lambda self: astype(self, B.np.float16),
+    long=lambda self: astype(self, B.np.int64),
+    int=lambda self: astype(self, B.np.int32),
+    bool=lambda self: astype(self, B.np.bool_),
+    type=lambda self, dtype: astype(self, dtype),
+)
+Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise, so hashing stays by identity
