@@ -11,10 +11,13 @@ import heapq
 
 from .. import backend as B
 from .function import _FREED, _shapes
-from .grad_mode import STATE, no_grad
+from .grad_mode import HOOKS, STATE
 from .tensor import Tensor
 
 __all__ = ["run_backward", "sum_to", "grad"]
+
+
+_INPLACE_MIN = 4096  # below this many elements a fresh add beats NumPy's in-place dispatch
 
 
 def sum_to(g, shape):
@@ -51,117 +54,138 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for one-element outputs, got "
                 f"shape {root.shape}; pass grad= (e.g. lamina.ones_like(y)) or reduce first")
-        g0 = xp.ones_like(root.data)
+        g0 = xp.ones(root.data.shape, root.data.dtype)
     else:
         g0 = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
         if g0.shape != root.shape:
             raise RuntimeError(f"backward: expected grad of shape {root.shape}, got {g0.shape}")
-    with no_grad():
+    prev = STATE.grad_enabled
+    STATE.grad_enabled = False  # backward itself records nothing
+    try:
         _backward(root, g0, retain_graph)
+    finally:
+        STATE.grad_enabled = prev
 
 
 def _backward(root, g0, retain_graph):
     anomaly = STATE.anomaly
-    leaf_grads: dict = {}   # id -> [tensor, grad, owned]
-    handed = set()           # ids of arrays already handed to a leaf's .grad
-
-    def add_leaf(t, g):
-        e = leaf_grads.get(id(t))
-        if e is None:
-            leaf_grads[id(t)] = [t, g, False]
-        elif e[2]:
-            e[1] += g
-        else:
-            e[1] = e[1] + g
-            e[2] = True
-
+    hooks = HOOKS.active
+    leaves: dict = {}   # id(tensor) -> [tensor, grad]
+    mine = set()        # ids of gradient arrays this pass allocated (safe to add into in place)
     creator = root._creator
     if creator is None:
-        add_leaf(root, g0)
+        leaves[id(root)] = [root, g0]
     else:
-        heap = []
+        # pending[fn] = list of gradients of fn's outputs; processed by decreasing generation
+        pending = {creator: [None] * creator.nout}
+        pending[creator][root._out_idx] = g0
+        heap = [(-creator.generation, 0, creator)]
         seq = 0
-        creator._gys = [None] * len(creator.outputs)
-        creator._owned = [False] * len(creator.outputs)
-        creator._gys[root._out_idx] = g0
-        heapq.heappush(heap, (-creator.generation, seq, creator))
+        pop, push = heapq.heappop, heapq.heappush
         while heap:
-            fn = heapq.heappop(heap)[2]
-            gys = fn._gys
-            del fn._gys, fn._owned
-            if fn.__dict__.get("saved", None) is _FREED:
+            fn = pop(heap)[2]
+            gys = pending.pop(fn)
+            d = fn.__dict__
+            if d.get("saved") is _FREED:
                 raise RuntimeError(
                     f"backward: trying to backward through {fn.name} a second time, after its "
                     "saved arrays were freed; call backward(retain_graph=True) the first time")
-            for i, r in enumerate(fn.outputs):
-                o = r()
-                if o is None:
-                    continue
-                if gys[i] is None:
-                    continue
-                if o._hooks:
-                    gys[i] = _run_hooks(o, gys[i])
-                if o._retain:
-                    o.grad = gys[i] if o.grad is None else o.grad + gys[i]
-            if len(gys) > 1 and any(g is None for g in gys):
-                for i, r in enumerate(fn.outputs):
-                    if gys[i] is None:
-                        o = r()
-                        shape_dtype = o.data if o is not None else None
-                        gys[i] = (fn.xp.zeros_like(shape_dtype) if shape_dtype is not None
-                                  else None)
-            gxs = fn.backward(*gys)
-            if not isinstance(gxs, tuple):
+            if hooks and "_hooked" in d:
+                _output_hooks(fn, gys, d["_hooked"])
+            if fn.nout > 1:
+                _fill_missing(fn, gys)
+            if anomaly:
+                with fn.xp.errstate(all="ignore"):
+                    gxs = fn.backward(*gys)
+            else:
+                gxs = fn.backward(*gys)
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
-            if len(gxs) != len(fn.inputs):
+            inputs = fn.inputs
+            if len(gxs) != len(inputs):
                 raise RuntimeError(f"{fn.name}.backward returned {len(gxs)} gradients for "
-                                   f"{len(fn.inputs)} inputs")
-            for x, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):
+                                   f"{len(inputs)} inputs")
+            for x, gx, need in zip(inputs, gxs, fn.needs_input_grad):
                 if not need or gx is None:
                     continue
-                if gx.shape != x.data.shape:
-                    gx = sum_to(gx, x.data.shape)
-                    if gx.shape != x.data.shape:
+                xd = x.data
+                if gx.shape != xd.shape:
+                    gx = sum_to(gx, xd.shape)
+                    if gx.shape != xd.shape:
                         raise RuntimeError(
                             f"{fn.name}.backward: gradient shape {gx.shape} does not match "
-                            f"input shape {x.data.shape}")
-                if gx.dtype != x.data.dtype:
-                    gx = gx.astype(x.data.dtype)
-                if anomaly and not bool(fn.xp.isfinite(gx).all()):
-                    raise FloatingPointError(
-                        f"detect_anomaly: backward of {fn.name} produced NaN/Inf in the "
-                        f"gradient of an input of shape {tuple(x.shape)}; input shapes "
-                        f"({_shapes([i.data if i is not None else None for i in fn.inputs])})")
+                            f"input shape {xd.shape}")
+                if gx.dtype != xd.dtype:
+                    gx = gx.astype(xd.dtype)
+                if anomaly:
+                    _check_backward(fn, x, gx)
                 c = x._creator
                 if c is None:
-                    add_leaf(x, gx)
+                    e = leaves.get(id(x))
+                    if e is None:
+                        leaves[id(x)] = [x, gx]
+                    elif gx.size > _INPLACE_MIN and id(e[1]) in mine:
+                        e[1] += gx  # large and ours: add in place (no new allocation)
+                    else:
+                        e[1] = e[1] + gx
+                        mine.add(id(e[1]))
                     continue
                 k = x._out_idx
-                pend = c.__dict__.get("_gys")
-                if pend is None:
-                    c._gys = pend = [None] * len(c.outputs)
-                    c._owned = [False] * len(c.outputs)
+                g = pending.get(c)
+                if g is None:
+                    g = pending[c] = [None] * c.nout
                     seq += 1
-                    heapq.heappush(heap, (-c.generation, seq, c))
-                if pend[k] is None:
-                    pend[k] = gx
-                elif c._owned[k]:
-                    pend[k] += gx
+                    push(heap, (-c.generation, seq, c))
+                prev = g[k]
+                if prev is None:
+                    g[k] = gx
+                elif gx.size > _INPLACE_MIN and id(prev) in mine:
+                    prev += gx
                 else:
-                    pend[k] = pend[k] + gx
-                    c._owned[k] = True
+                    g[k] = prev + gx
+                    mine.add(id(g[k]))
             if not retain_graph:
-                fn.release()
-    for t, g, owned in leaf_grads.values():
+                fn.saved = _FREED
+    handed = set()  # arrays already given to a leaf: a second leaf gets a copy, not an alias
+    for t, g in leaves.values():
         if t._hooks:
             g = _run_hooks(t, g)
         if t.grad is None:
-            if not owned and id(g) in handed:
+            # .grad must be a writable array of its own: not a broadcast view, not shared
+            if id(g) in handed or not g.flags.owndata or not g.flags.writeable:
                 g = g.copy()
             handed.add(id(g))
             t.grad = g
         else:
             t.grad = t.grad + g
+
+
+def _output_hooks(fn, gys, hooked) -> None:
+    for i, r in hooked.items():
+        o = r()
+        if o is None or gys[i] is None:
+            continue
+        if o._hooks:
+            gys[i] = _run_hooks(o, gys[i])
+        if o._retain:
+            o.grad = gys[i] if o.grad is None else o.grad + gys[i]
+
+
+def _fill_missing(fn, gys) -> None:
+    """Outputs of a multi-output op that got no gradient get zeros."""
+    for i, r in enumerate(fn.outputs):
+        if gys[i] is None:
+            o = r()
+            if o is not None:
+                gys[i] = fn.xp.zeros_like(o.data)
+
+
+def _check_backward(fn, x, gx) -> None:
+    if not bool(fn.xp.isfinite(gx).all()):
+        raise FloatingPointError(
+            f"detect_anomaly: backward of {fn.name} produced NaN/Inf in the gradient of an "
+            f"input of shape {tuple(x.shape)}; input shapes "
+            f"({_shapes([getattr(i, 'data', None) for i in fn.inputs])})")
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):

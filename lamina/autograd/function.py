@@ -21,6 +21,25 @@ __all__ = ["Function", "ToDevice", "as_tensor_arg"]
 _np = B.np
 _HAS_CUPY = B.cupy is not None
 _FREED = object()
+_new = object.__new__
+
+
+def _wrap(arr) -> Tensor:
+    """A bare Tensor around ``arr`` (the fast path of ``Tensor(arr)``: class defaults do the
+    rest)."""
+    t = _new(Tensor)
+    t.data = arr
+    return t
+
+
+def _float_scalars(arrays):
+    """A Python float meeting only integer arrays takes the default dtype (as in PyTorch);
+    meeting a floating array it stays a weak scalar, so ``x * 2.0`` keeps float32."""
+    if any(getattr(a, "dtype", None) is not None and a.dtype.kind == "f" for a in arrays):
+        return arrays
+    dt = B.get_default_dtype()
+    return [a if a is None else a.astype(dt) if hasattr(a, "astype") else _np.asarray(a, dt)
+            for a in arrays]
 
 
 def as_tensor_arg(x, ref_dtype=None):
@@ -39,6 +58,8 @@ class Function:
     """Base class of every op. See the module docstring for the contract."""
 
     differentiable = True  # False for ops whose outputs never carry grad (argmax, comparisons)
+    xp = _np                # the inputs' array module (set per call only when CuPy exists)
+    nout = 1                # number of outputs
 
     # set by apply: xp, inputs, needs_input_grad, generation, outputs, saved
     def save_for_backward(self, *arrays) -> None:
@@ -49,61 +70,65 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on ``inputs`` (tensors, arrays, scalars or None) and record it when any
         floating input requires grad and grad mode is on. Returns a Tensor or a tuple."""
-        fn = cls.__new__(cls)
+        fn = _new(cls)
         if params:
             fn.__dict__.update(params)
         arrays = []
-        ref = None
+        need = []
         any_grad = False
-        for x in inputs:
-            if isinstance(x, Tensor):
-                if ref is None and x.data.dtype.kind == "f":
-                    ref = x.data.dtype
-                if x._requires_grad:
-                    any_grad = True
+        gen = 0
+        pyfloat = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-            elif x is None:
-                arrays.append(None)
+                if x._requires_grad:
+                    any_grad = True
+                    need.append(True)
+                    c = x._creator
+                    if c is not None and c.generation >= gen:
+                        gen = c.generation + 1
+                    continue
+            elif x is None or type(x) is int or type(x) is bool:
+                arrays.append(x)  # NumPy's weak scalars keep the array's dtype (NEP 50)
+            elif type(x) is float:
+                arrays.append(x)
+                pyfloat = True
             else:
-                arrays.append(as_tensor_arg(x, ref))
-        fn.xp = B.get_array_module(*arrays) if _HAS_CUPY else _np
-        record = any_grad and cls.differentiable and STATE.grad_enabled
+                arrays.append(as_tensor_arg(x))
+            need.append(False)
+        if pyfloat:
+            arrays = _float_scalars(arrays)
+        if _HAS_CUPY:
+            fn.xp = B.get_array_module(*arrays)
+        record = any_grad and STATE.grad_enabled and cls.differentiable
         if record:
-            fn.needs_input_grad = tuple(isinstance(x, Tensor) and x._requires_grad
-                                        for x in inputs)
-        out = fn.forward(*arrays)
+            fn.needs_input_grad = need
         if STATE.anomaly:
-            _check_forward(fn, arrays, out)
-        if isinstance(out, tuple):
-            outs = tuple(Tensor(o) for o in out)
+            out = _checked_forward(fn, arrays)
         else:
-            outs = None
-            res = Tensor(out)
-        if not record:
-            return outs if outs is not None else res
-        fn.inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
-        gen = 0
-        for x in fn.inputs:
-            if x is not None and x._creator is not None and x._creator.generation >= gen:
-                gen = x._creator.generation + 1
-        fn.generation = gen
-        if outs is None:
-            if res.data.dtype.kind == "f":
-                res._requires_grad = True
-                res._creator = fn
-            fn.outputs = (weakref.ref(res),)
+            out = fn.forward(*arrays)
+        if type(out) is not tuple:
+            res = _new(Tensor)
+            res.data = out
+            if record:
+                fn.inputs = inputs  # the engine reads only entries whose need flag is True
+                fn.generation = gen
+                if out.dtype.kind == "f":
+                    res._requires_grad = True
+                    res._creator = fn
             return res
-        refs = []
-        for i, o in enumerate(outs):
-            if o.data.dtype.kind == "f":
-                o._requires_grad = True
-                o._creator = fn
-                o._out_idx = i
-            refs.append(weakref.ref(o))
-        fn.outputs = tuple(refs)
-        return outs
+        res = tuple([_wrap(o) for o in out])
+        if record:
+            fn.inputs = inputs
+            fn.generation = gen
+            fn.nout = len(res)
+            fn.outputs = tuple([weakref.ref(o) for o in res])
+            for i, o in enumerate(res):
+                if o.data.dtype.kind == "f":
+                    o._requires_grad = True
+                    o._creator = fn
+                    o._out_idx = i
+        return res
 
     def forward(self, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -128,7 +153,11 @@ def _shapes(arrays) -> str:
                      for a in arrays)
 
 
-def _check_forward(fn, arrays, out) -> None:
+def _checked_forward(fn, arrays):
+    """Forward under ``detect_anomaly``: NumPy's warnings are silenced so the check below can
+    name the op."""
+    with fn.xp.errstate(all="ignore"):
+        out = fn.forward(*arrays)
     outs = out if isinstance(out, tuple) else (out,)
     xp = fn.xp
     bad_in = any(a is not None and getattr(a, "dtype", None) is not None and a.dtype.kind == "f"
@@ -138,6 +167,7 @@ def _check_forward(fn, arrays, out) -> None:
             raise FloatingPointError(
                 f"detect_anomaly: forward of {fn.name} produced NaN/Inf from finite inputs; "
                 f"input shapes ({_shapes(arrays)}), output shape {tuple(o.shape)}")
+    return out
 
 
 class ToDevice(Function):

@@ -18,6 +18,16 @@ class _State(threading.local):
 STATE = _State()
 
 
+class _Hooks:
+    """Set once any tensor registers a hook or retains its grad, so the engine can skip the
+    per-output hook scan in the common case."""
+
+    active = False
+
+
+HOOKS = _Hooks()
+
+
 def is_grad_enabled() -> bool:
     """True when ops record the graph for backward."""
     return STATE.grad_enabled

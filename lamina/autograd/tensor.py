@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..errors import DTypeError
-from .grad_mode import STATE
+from .grad_mode import HOOKS, STATE
 
 __all__ = ["Tensor", "Parameter", "RemovableHandle"]
 
@@ -36,21 +36,22 @@ class Tensor:
         data: the underlying array. ``grad``: accumulated gradient array or None.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_creator", "_out_idx", "_hooks",
-                 "_retain", "name", "__weakref__")
+    # class-level defaults: creating a tensor sets ``data`` only (ops create many tensors)
+    grad = None
+    _requires_grad = False
+    _creator = None
+    _out_idx = 0
+    _hooks = None
+    _retain = False
+    name = None
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to the Tensor's reflected op
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
         if not isinstance(data, B.ndarray_types):
             data = B.np.asarray(data)
         self.data = data
-        self.grad = None
-        self._creator = None
-        self._out_idx = 0
-        self._hooks = None
-        self._retain = False
-        self.name = name
-        self._requires_grad = False
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad = True
 
@@ -210,6 +211,7 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not "
                                "require grad")
+        self._track_for_hooks()
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
@@ -219,7 +221,16 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
         if not self._requires_grad:
             raise RuntimeError("retain_grad: tensor does not require grad")
+        self._track_for_hooks()
         self._retain = True
+
+    def _track_for_hooks(self) -> None:
+        # the engine visits a non-leaf's hooks through its creator, so register there
+        HOOKS.active = True
+        c = self._creator
+        if c is not None:
+            import weakref
+            c.__dict__.setdefault("_hooked", {})[self._out_idx] = weakref.ref(self)
 
     def zero_grad_(self) -> None:  # pragma: no cover - small helper
         self.grad = None
@@ -249,8 +260,6 @@ class Tensor:
 
 class Parameter(Tensor):
     """A tensor that a ``Module`` registers as a learnable weight (``requires_grad=True``)."""
-
-    __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
         if isinstance(data, Tensor):
