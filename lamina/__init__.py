@@ -22,11 +22,26 @@ long = int64
 bool_ = backend.np.dtype("bool")
 uint8 = backend.np.dtype("uint8")
 
+
+class _CudaNamespace:
+    """``lamina.cuda.is_available()`` as in PyTorch (True only with CuPy and a GPU)."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return backend.cuda_available()
+
+    @staticmethod
+    def manual_seed(seed: int) -> None:
+        backend.manual_seed(seed)
+
+
+cuda = _CudaNamespace()
+
 from . import functional  # noqa: E402  (attaches operators and methods to Tensor)
 from .functional import *  # noqa: E402,F401,F403
 
 __all__ = [*_autograd_all, "manual_seed", "set_default_dtype", "get_default_dtype",
-           "ShapeError", "DTypeError", "functional", "backend"]
+           "ShapeError", "DTypeError", "functional", "backend", "cuda"]
 
 
 def __getattr__(name):

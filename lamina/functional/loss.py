@@ -1,3 +1,596 @@
-"""(being written)"""
+"""Losses, each one fused ``Function`` (PyTorch's names, arguments and reductions).
 
-__all__: list = []
+Classification losses take logits and never form ``log(softmax)`` or ``log(sigmoid)`` naively:
+values and gradients stay finite for logits of +-1000 in float32. ``reduction`` is ``'mean'``
+(default), ``'sum'`` or ``'none'``. Unlike PyTorch, elementwise losses refuse input/target shapes
+that differ instead of broadcasting them (``(N, 1)`` against ``(N,)`` silently gives ``(N, N)``).
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..errors import DTypeError, check, op_error
+from ._util import unwrap
+from .activation import _sigmoid, _softplus
+
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
+           "binary_cross_entropy", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
+           "hinge_embedding_loss", "multi_margin_loss", "kl_div", "soft_margin_loss",
+           "cosine_similarity"]
+
+_RED = ("mean", "sum", "none")
+
+
+def _check_reduction(op, reduction, allowed=_RED):
+    if reduction not in allowed:
+        raise ValueError(f"{op}: expected reduction in {allowed}, got {reduction!r}")
+
+
+def _check_same(op, x, y, a="input", b="target"):
+    xs, ys = unwrap(x).shape, unwrap(y).shape
+    check(xs == ys, op, f"{b}.shape == {a}.shape", f"{a} {xs} and {b} {ys}")
+
+
+def _reduce(fn, loss):
+    """Apply ``fn.reduction``; remember the mean's divisor for backward."""
+    if fn.reduction == "none":
+        return loss
+    if fn.reduction == "sum":
+        return loss.sum()
+    fn.n = loss.size
+    return loss.sum() / fn.n
+
+
+def _scale(fn, gy):
+    """Per-element factor that the reduction puts on the elementwise gradient."""
+    return gy / fn.n if fn.reduction in ("mean", "batchmean") else gy
+
+
+def _col(a):
+    return a[:, None] if getattr(a, "ndim", 0) == 1 else a
+
+
+class _ClassLoss(Function):
+    """Shared plumbing of the class-index losses: ``(N, C, d1...)`` <-> ``(M, C)`` and targets."""
+
+    def _to2d(self, x):
+        self.in_shape = s = x.shape
+        if x.ndim == 1:
+            return x[None]
+        return x if x.ndim == 2 else self.xp.moveaxis(x, 1, -1).reshape(-1, s[1])
+
+    def _from2d(self, g):
+        s = self.in_shape
+        if len(s) <= 2:
+            return g.reshape(s)
+        return self.xp.moveaxis(g.reshape((s[0],) + s[2:] + (s[1],)), -1, 1)
+
+    def _targets(self, t, w, n_classes, dtype):
+        """Flat targets safe to index with, validity mask and weight x validity per target
+        (None where all ones)."""
+        xp = self.xp
+        t = t.reshape(-1)
+        ign = self.ignore_index
+        valid = None if ign is None else t != ign
+        bad = (t < 0) | (t >= n_classes)
+        if valid is not None:
+            bad &= valid
+        if bool(bad.any()):
+            also = "" if ign is None else f" or ignore_index={ign}"
+            raise ValueError(f"{self.op}: expected target class indices in [0, {n_classes})"
+                             f"{also}, got {int(t[bad][0])}")
+        v = None
+        if valid is not None and not bool(valid.all()):
+            t = xp.where(valid, t, 0)
+            v = valid.astype(dtype)
+        a = None if w is None else w.astype(dtype, copy=False)[t]
+        if v is not None:
+            a = v if a is None else a * v
+        return t, v, a
+
+    def _finish(self, loss, denom):
+        """Reduce per-row losses; a weighted mean divides by ``denom`` (NaN when it is 0)."""
+        xp = self.xp
+        r = self.reduction
+        if r == "none":
+            s = self.in_shape
+            return loss.reshape(s[:1] + s[2:] if len(s) > 1 else ())
+        total = loss.sum()
+        if r == "sum":
+            return total
+        if isinstance(denom, int):
+            self.n = denom
+            return total / denom
+        self.n = xp.where(denom > 0, denom, 1)
+        return xp.where(denom > 0, total / self.n, xp.nan).astype(loss.dtype)
+
+    def _rows(self, gy):
+        return gy.reshape(-1) if self.reduction == "none" else _scale(self, gy)
+
+
+class CrossEntropy(_ClassLoss):
+    """Fused log-softmax + NLL; backward is ``(softmax - smoothed one-hot) * weights / norm``."""
+
+    def forward(self, x, t, w):
+        xp = self.xp
+        x2 = self._to2d(x)
+        m, c = x2.shape
+        eps = self.label_smoothing
+        if w is not None:
+            w = w.astype(x.dtype, copy=False)
+        z = x2 - x2.max(axis=1, keepdims=True)  # the one (M, C) temporary: z -> exp -> softmax
+        if self.probs:
+            q = self._to2d(t).astype(x.dtype, copy=False)
+            if eps:
+                q = q * (1.0 - eps) + eps / c
+            if w is not None:
+                q = q * w
+            z -= xp.log(xp.exp(z).sum(axis=1, keepdims=True))  # log-softmax
+            self.saved = (z, q, w)
+            return self._finish(-(q * z).sum(axis=1), m)
+        t, v, a = self._targets(t, w, c, x.dtype)
+        rows = xp.arange(m)
+        zt = z[rows, t]
+        zw = (z.sum(axis=1) if w is None else z @ w) if eps else None
+        p = xp.exp(z, out=z)
+        s = p.sum(axis=1)
+        lse = xp.log(s)
+        p *= (1.0 / s)[:, None]  # one multiply per element is cheaper than a divide
+        # per row: loss = c1 * (-log p_t) + c2 * sum_c w_c (-log p_c)
+        c1 = 1.0 - eps if a is None else (1.0 - eps) * a
+        c2 = eps / c if v is None else (eps / c) * v
+        loss = c1 * (lse - zt)
+        if eps:
+            loss = loss + c2 * (lse * (c if w is None else w.sum()) - zw)
+        self.saved = (p, t, w, c1, c2)
+        return self._finish(loss, m if a is None else a.sum())
+
+    def backward(self, gy):
+        r = self._rows(gy)
+        eps = self.label_smoothing
+        if self.probs:
+            logp, q, w = self.saved
+            gx = gt = None
+            if self.needs_input_grad[0]:
+                gx = self._from2d(self.xp.exp(logp) * _col(r * q.sum(axis=1)) - _col(r) * q)
+            if self.needs_input_grad[1]:
+                k = (1.0 - eps) if w is None else (1.0 - eps) * w
+                gt = self._from2d(-(_col(r) * k) * logp)
+            return gx, gt, None
+        p, t, w, c1, c2 = self.saved
+        c = p.shape[1]
+        k = c1 + c2 * (c if w is None else w.sum()) if eps else c1
+        g = p * _col(r * k)
+        g[self.xp.arange(p.shape[0]), t] -= r * c1
+        if eps:
+            g -= _col(r * c2) * (1.0 if w is None else w)
+        return self._from2d(g), None, None
+
+
+class NLLLoss(_ClassLoss):
+    def forward(self, x, t, w):
+        x2 = self._to2d(x)
+        m, self.c = x2.shape
+        t, _, a = self._targets(t, w, self.c, x.dtype)
+        picked = -x2[self.xp.arange(m), t]
+        self.saved = (t, a)
+        return self._finish(picked if a is None else picked * a,
+                            m if a is None else a.sum())
+
+    def backward(self, gy):
+        t, a = self.saved
+        r = self._rows(gy)
+        m = t.shape[0]
+        g = self.xp.zeros((m, self.c), gy.dtype)
+        g[self.xp.arange(m), t] = -(r if a is None else r * a)
+        return self._from2d(g), None, None
+
+
+class BCEWithLogits(Function):
+    def forward(self, x, z, w, pw):
+        xp = self.xp
+        z = z.astype(x.dtype, copy=False)
+        sp = _softplus(xp, -x)  # -log(sigmoid(x)), stable
+        if pw is not None:
+            pw = pw.astype(x.dtype, copy=False)
+            loss = (1.0 - z) * x + ((pw - 1.0) * z + 1.0) * sp
+        else:
+            loss = (1.0 - z) * x + sp
+        if w is not None:
+            w = w.astype(x.dtype, copy=False)
+            loss = loss * w
+        self.saved = (x, z, w, pw)
+        return _reduce(self, loss)
+
+    def backward(self, gy):
+        x, z, w, pw = self.saved
+        xp = self.xp
+        k = _scale(self, gy) if w is None else _scale(self, gy) * w
+        gx = gz = None
+        if self.needs_input_grad[0]:
+            s = _sigmoid(xp, x)
+            gx = k * (s - z if pw is None else (1.0 - z) - ((pw - 1.0) * z + 1.0) * (1.0 - s))
+        if self.needs_input_grad[1]:
+            gz = k * (-x if pw is None else (pw - 1.0) * _softplus(xp, -x) - x)
+        return gx, gz, None, None
+
+
+def _clamped_log(xp, a):
+    """log(a) clamped to >= -100 (PyTorch's BCE), without a log(0) warning."""
+    return xp.maximum(xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), -100.0), -100.0)
+
+
+class BCE(Function):
+    def forward(self, x, z, w):
+        xp = self.xp
+        z = z.astype(x.dtype, copy=False)
+        if bool(((x < 0) | (x > 1)).any()):
+            raise ValueError("binary_cross_entropy: expected input probabilities in [0, 1], got "
+                             f"values in [{float(x.min())}, {float(x.max())}]; for logits use "
+                             "binary_cross_entropy_with_logits")
+        lx, l1x = _clamped_log(xp, x), _clamped_log(xp, 1.0 - x)
+        loss = -(z * lx + (1.0 - z) * l1x)
+        if w is not None:
+            w = w.astype(x.dtype, copy=False)
+            loss = loss * w
+        self.saved = (x, z, w, lx, l1x)
+        return _reduce(self, loss)
+
+    def backward(self, gy):
+        x, z, w, lx, l1x = self.saved
+        k = _scale(self, gy) if w is None else _scale(self, gy) * w
+        gx = k * (x - z) / self.xp.maximum(x * (1.0 - x), 1e-12) if self.needs_input_grad[0] \
+            else None
+        gz = k * (l1x - lx) if self.needs_input_grad[1] else None
+        return gx, gz, None
+
+
+class Pointwise(Function):
+    """Losses of ``d = input - target``: mse, l1, huber, smooth_l1 (and their gradients)."""
+
+    def forward(self, x, y):
+        xp = self.xp
+        d = x - y.astype(x.dtype, copy=False)
+        self.saved = (d,)
+        k, b = self.kind, self.b
+        if k == "mse":
+            loss = d * d
+        elif k == "l1":
+            loss = xp.abs(d)
+        elif k == "huber":
+            a = xp.abs(d)
+            loss = xp.where(a <= b, 0.5 * d * d, b * (a - 0.5 * b))
+        else:
+            a = xp.abs(d)
+            loss = xp.where(a < b, (0.5 / b) * d * d, a - 0.5 * b)
+        return _reduce(self, loss)
+
+    def backward(self, gy):
+        (d,) = self.saved
+        xp = self.xp
+        k, b = self.kind, self.b
+        if k == "mse":
+            g = 2.0 * d
+        elif k == "l1":
+            g = xp.sign(d)  # subgradient 0 at d == 0
+        elif k == "huber":
+            g = xp.clip(d, -b, b)
+        else:
+            g = xp.clip(d * (1.0 / b), -1.0, 1.0)
+        g = g * _scale(self, gy)
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class HingeEmbedding(Function):
+    def forward(self, x, y):
+        h = self.margin - x
+        self.saved = (h, y)
+        xp = self.xp
+        loss = xp.where(y != 1, xp.maximum(h, 0), 0) + xp.where(y != -1, x, 0)
+        return _reduce(self, loss)
+
+    def backward(self, gy):
+        h, y = self.saved
+        g = (y != -1).astype(h.dtype) - ((y != 1) & (h >= 0))
+        return g * _scale(self, gy), None
+
+
+class MultiMargin(_ClassLoss):
+    def forward(self, x, t, w):
+        xp = self.xp
+        x2 = x[None] if x.ndim == 1 else x
+        self.in_shape = x.shape
+        m, c = x2.shape
+        t, _, wt = self._targets(t, w, c, x.dtype)
+        rows = xp.arange(m)
+        h = (self.margin - x2[rows, t])[:, None] + x2
+        h[rows, t] = 0  # the target class itself is not a violation
+        hp = xp.maximum(h, 0)
+        loss = (hp if self.p == 1 else hp * hp).sum(axis=1) / c
+        if wt is not None:
+            loss = loss * wt
+        self.saved = (hp, t, wt)
+        return self._finish(loss, m)
+
+    def backward(self, gy):
+        hp, t, wt = self.saved
+        k = self._rows(gy) / hp.shape[1]
+        if wt is not None:
+            k = k * wt
+        g = ((hp > 0) if self.p == 1 else 2.0 * hp) * _col(k)
+        g[self.xp.arange(hp.shape[0]), t] -= g.sum(axis=1)
+        return g.reshape(self.in_shape), None, None
+
+
+class KLDiv(Function):
+    def forward(self, x, t):
+        xp = self.xp
+        t = t.astype(x.dtype, copy=False)
+        if self.log_target:
+            pt = xp.exp(t)
+            loss = pt * (t - x)
+            lt = None
+        else:
+            pos = t > 0
+            pt = t
+            lt = xp.where(pos, xp.log(xp.where(pos, t, 1)), 0)  # xlogy(t, t) = 0 at t == 0
+            loss = t * lt - t * x
+        self.saved = (x, t, pt, lt)
+        if self.reduction == "batchmean":
+            self.n = x.shape[0] if x.ndim else 1
+            return loss.sum() / self.n
+        return _reduce(self, loss)
+
+    def backward(self, gy):
+        x, t, pt, lt = self.saved
+        k = _scale(self, gy)
+        gx = -pt * k if self.needs_input_grad[0] else None
+        gt = None
+        if self.needs_input_grad[1]:
+            gt = k * (pt * (t - x + 1.0) if self.log_target else lt + 1.0 - x)
+        return gx, gt
+
+
+class CosineSimilarity(Function):
+    def forward(self, a, b):
+        xp, d = self.xp, self.dim
+        na = xp.sqrt((a * a).sum(axis=d, keepdims=True))
+        nb = xp.sqrt((b * b).sum(axis=d, keepdims=True))
+        da, db = xp.maximum(na, self.eps), xp.maximum(nb, self.eps)
+        cos = ((a / da) * (b / db)).sum(axis=d, keepdims=True)
+        self.saved = (a, b, na, nb, da, db, cos)
+        return cos.squeeze(d)
+
+    def backward(self, gy):
+        a, b, na, nb, da, db, cos = self.saved
+        g = self.xp.expand_dims(gy, self.dim)
+        n = self.needs_input_grad
+        # d cos / d a = b / (|a| |b|) - cos * a / |a|^2 (norms clamped to eps have no gradient)
+        ga = g * (b / (da * db) - cos * a * ((na > self.eps) / (da * da))) if n[0] else None
+        gb = g * (a / (da * db) - cos * b * ((nb > self.eps) / (db * db))) if n[1] else None
+        return ga, gb
+
+
+def _class_args(op, x, t, weight, probs_ok=False):
+    """Validate the shapes of a class-index loss; True when ``t`` holds probabilities."""
+    xs, ts = unwrap(x).shape, unwrap(t).shape
+    check(len(xs) >= 1, op, "input (C,), (N, C) or (N, C, d1, ...)", f"input {xs}")
+    c = xs[1] if len(xs) >= 2 else xs[0]
+    if weight is not None:
+        ws = unwrap(weight).shape
+        check(ws == (c,), op, f"weight of shape (C,) = ({c},)", f"input {xs} and weight {ws}")
+    dt = unwrap(t).dtype
+    want = xs[:1] + xs[2:] if len(xs) >= 2 else ()
+    if probs_ok and dt.kind == "f" and ts != want:
+        check(ts == xs, op, f"float class probabilities of input's shape {xs}",
+              f"input {xs} and target {ts}")
+        return True
+    if dt.kind not in "iu":
+        raise op_error(op, f"integer class indices of shape {want}", f"a {dt} target {ts}",
+                       "convert with target.long()", cls=DTypeError)
+    check(ts == want, op, f"target shape {want} (input's batch and spatial dims)",
+          f"input {xs} and target {ts}")
+    return False
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross-entropy between logits and class indices (or class probabilities), fused and stable.
+
+    ``loss_i = (1 - e) * w[t_i] * (-log p_i[t_i]) + (e / C) * sum_c w[c] * (-log p_i[c])`` with
+    ``p_i = softmax(input_i)`` and ``e = label_smoothing``. A weighted ``'mean'`` divides by the
+    sum of the target weights of non-ignored samples (NaN when every sample is ignored), as PyTorch.
+
+    Args:
+        input (Tensor): logits (not probabilities).
+        target (Tensor): int class indices, or float probabilities of ``input``'s shape.
+        weight (Tensor, optional): per-class weights ``(C,)``. Default None.
+        ignore_index (int): index targets equal to it add nothing. Default -100.
+        reduction (str): ``'mean'``, ``'sum'`` or ``'none'``. Default ``'mean'``.
+        label_smoothing (float): in [0, 1]. Default 0.0.
+    Returns:
+        Tensor: scalar, or per-sample losses ``(N, d1, ...)`` for ``'none'``.
+    Shape:
+        input ``(N, C)`` / ``(N, C, d1, ...)`` / ``(C,)``; target ``(N,)`` / ``(N, d1, ...)`` /
+        ``()``, or input's shape for probabilities.
+    Example:
+        >>> loss = F.cross_entropy(logits, labels)   # logits (32, 10), labels (32,) int64
+    """
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: expected label_smoothing in [0, 1], got "
+                         f"{label_smoothing}")
+    probs = _class_args("cross_entropy", input, target, weight, probs_ok=True)
+    return CrossEntropy.apply(input, target, weight, op="cross_entropy", probs=probs,
+                              ignore_index=ignore_index, reduction=reduction,
+                              label_smoothing=float(label_smoothing))
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood ``-w[t_i] * input_i[t_i]`` of log-probabilities (``log_softmax``).
+
+    Args, Returns and Shape as :func:`cross_entropy` (index targets only, no smoothing).
+    """
+    _check_reduction("nll_loss", reduction)
+    _class_args("nll_loss", input, target, weight)
+    return NLLLoss.apply(input, target, weight, op="nll_loss", ignore_index=ignore_index,
+                         reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
+                                     reduction="mean"):
+    """Binary cross-entropy on logits: ``max(x, 0) - x z + log1p(exp(-|x|))``, stable for any x.
+
+    With ``pos_weight`` (PyTorch's formula):
+    ``(1 - z) x + (1 + (pos_weight - 1) z) * (log1p(exp(-|x|)) + max(-x, 0))``.
+
+    Args:
+        input (Tensor): logits, any shape.
+        target (Tensor): same shape, values in [0, 1] (differentiable).
+        weight (Tensor, optional): broadcastable rescaling of each element. Default None.
+        pos_weight (Tensor, optional): weight of positives, broadcast along the last dim
+            (one per class). Default None.
+        reduction (str): ``'mean'``, ``'sum'`` or ``'none'``. Default ``'mean'``.
+    Returns:
+        Tensor: scalar, or input's shape for ``'none'``.
+    """
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _check_same("binary_cross_entropy_with_logits", input, target)
+    return BCEWithLogits.apply(input, target, weight, pos_weight, reduction=reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """Binary cross-entropy of probabilities; logs clamped to >= -100 as PyTorch.
+
+    Prefer :func:`binary_cross_entropy_with_logits` (stable); this one needs input in [0, 1].
+
+    Args:
+        input (Tensor): probabilities, any shape. target (Tensor): same shape.
+        weight (Tensor, optional): broadcastable rescaling. Default None.
+        reduction (str): ``'mean'``, ``'sum'`` or ``'none'``. Default ``'mean'``.
+    """
+    _check_reduction("binary_cross_entropy", reduction)
+    _check_same("binary_cross_entropy", input, target)
+    return BCE.apply(input, target, weight, reduction=reduction)
+
+
+def _pointwise(op, kind, b, input, target, reduction):
+    _check_reduction(op, reduction)
+    _check_same(op, input, target)
+    return Pointwise.apply(input, target, kind=kind, b=b, reduction=reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error ``(input - target)^2``.
+
+    Args:
+        input, target (Tensor): same shape. reduction (str): default ``'mean'``.
+    Returns:
+        Tensor: scalar, or input's shape for ``'none'``.
+    """
+    return _pointwise("mse_loss", "mse", None, input, target, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error ``|input - target|``; subgradient 0 where they are equal.
+
+    Args:
+        input, target (Tensor): same shape. reduction (str): default ``'mean'``.
+    """
+    return _pointwise("l1_loss", "l1", None, input, target, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Huber loss: ``0.5 d^2`` for ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``.
+
+    Args:
+        input, target (Tensor): same shape. reduction (str): default ``'mean'``.
+        delta (float): > 0, where the quadratic turns linear. Default 1.0.
+    """
+    if delta <= 0:
+        raise ValueError(f"huber_loss: expected delta > 0, got {delta}")
+    return _pointwise("huber_loss", "huber", float(delta), input, target, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """Smooth L1: ``0.5 d^2 / beta`` for ``|d| < beta``, else ``|d| - 0.5 beta`` (l1 if beta=0).
+
+    Args:
+        input, target (Tensor): same shape. reduction (str): default ``'mean'``.
+        beta (float): >= 0. Default 1.0.
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: expected beta >= 0, got {beta}")
+    kind = "smooth_l1" if beta > 0 else "l1"
+    return _pointwise("smooth_l1_loss", kind, float(beta), input, target, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+    """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``.
+
+    Args:
+        input (Tensor): distances, any shape. target (Tensor): same shape, values +-1.
+        margin (float): default 1.0. reduction (str): default ``'mean'``.
+    """
+    _check_reduction("hinge_embedding_loss", reduction)
+    _check_same("hinge_embedding_loss", input, target)
+    return HingeEmbedding.apply(input, target, margin=float(margin), reduction=reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """Multi-class hinge: ``sum_{j != y} max(0, margin - x[y] + x[j])^p / C`` per sample.
+
+    Args:
+        input (Tensor): scores ``(N, C)`` or ``(C,)``. target (Tensor): int ``(N,)`` or ``()``.
+        p (int): 1 or 2. Default 1. margin (float): default 1.0.
+        weight (Tensor, optional): per-class weights ``(C,)``, applied by target class.
+        reduction (str): default ``'mean'`` (over samples).
+    """
+    _check_reduction("multi_margin_loss", reduction)
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: expected p of 1 or 2, got {p}")
+    xs = unwrap(input).shape
+    check(len(xs) in (1, 2), "multi_margin_loss", "input (N, C) or (C,)", f"input {xs}")
+    _class_args("multi_margin_loss", input, target, weight)
+    return MultiMargin.apply(input, target, weight, op="multi_margin_loss", p=p,
+                             margin=float(margin), ignore_index=None, reduction=reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence ``target * (log target - input)``; ``input`` is log-probs.
+
+    Args:
+        input (Tensor): log-probabilities. target (Tensor): same shape; probabilities, or
+            log-probabilities when ``log_target``.
+        reduction (str): ``'mean'`` (over elements), ``'batchmean'`` (sum / N, the true KL),
+            ``'sum'`` or ``'none'``. Default ``'mean'``.
+        log_target (bool): default False.
+    The target gradient at ``target == 0`` is taken as ``1 - input`` (PyTorch gives NaN).
+    """
+    _check_reduction("kl_div", reduction, _RED + ("batchmean",))
+    _check_same("kl_div", input, target)
+    return KLDiv.apply(input, target, reduction=reduction, log_target=bool(log_target))
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    """Logistic loss ``log(1 + exp(-y x))`` for targets +-1, stable.
+
+    Args:
+        input (Tensor): scores. target (Tensor): same shape, +-1. reduction (str): ``'mean'``.
+
+    Computed as ``binary_cross_entropy_with_logits(input, (target + 1) / 2)``.
+    """
+    _check_reduction("soft_margin_loss", reduction)
+    _check_same("soft_margin_loss", input, target)
+    return BCEWithLogits.apply(input, (target + 1) * 0.5, None, None, reduction=reduction)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """``x1 . x2 / (max(|x1|, eps) * max(|x2|, eps))`` along ``dim`` (broadcasting).
+
+    Args:
+        x1, x2 (Tensor): broadcastable. dim (int): default 1. eps (float): default 1e-8.
+    Returns:
+        Tensor: the broadcast shape without ``dim``.
+    """
+    return CosineSimilarity.apply(x1, x2, dim=dim, eps=float(eps))

@@ -1,6 +1,6 @@
 """``lamina.nn``: modules, layers, initialisers and loss modules (PyTorch's names and layouts)."""
 
-from .. import functional  # noqa: F401  (lamina.nn.functional is lamina.functional)
+from . import functional  # noqa: F401  (lamina.nn.functional is lamina.functional)
 from . import init  # noqa: F401
 from .module import Module, Parameter
 from .containers import ModuleDict, ModuleList, Sequential
@@ -17,5 +17,4 @@ from .embedding import *  # noqa: F401,F403
 from .summary import summary  # noqa: F401
 from . import utils  # noqa: F401
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "init", "summary",
-           "functional", "utils"]
+__all__ = [k for k in dir() if not k.startswith("_")]

@@ -90,7 +90,9 @@ class Module:
         if isinstance(array, Tensor):
             array = array.data
         self._buffers[name] = array
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None") -> None:
@@ -164,9 +166,13 @@ class Module:
 
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> "Module":
-        """Set training mode recursively (dropout active, batch norm uses batch statistics)."""
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        """Set training mode recursively (dropout active, batch norm uses batch statistics).
+        Children are switched through their own ``train`` so subclasses may override it."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: expected mode True or False, got {mode!r}")
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self) -> "Module":

@@ -1,0 +1,69 @@
+"""The ``lamina`` command: ``train``, ``evaluate``, ``predict``, ``summary``, ``datasets``.
+
+Configuration errors print one line naming the key and the fix, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import ConfigError
+
+__all__ = ["main", "ConfigError"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lamina", description="Train, evaluate and use lamina "
+                                "models from a TOML config.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train and evaluate (default: a small CNN on digits)")
+    t.add_argument("config", nargs="?", help="TOML config (see examples/configs/)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set optim.lr=0.01 (repeatable)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    e = sub.add_parser("evaluate", help="metrics of a finished run on its test data")
+    e.add_argument("run_dir")
+    e.add_argument("--data", help="labelled .csv (config's target column) or .npz (x, y)")
+    pr = sub.add_parser("predict", help="predictions of a finished run for new inputs")
+    pr.add_argument("run_dir")
+    pr.add_argument("input", help=".csv or .npy of samples")
+    pr.add_argument("-o", "--output", help="write a CSV here instead of printing")
+    s = sub.add_parser("summary", help="layer table, output shapes, parameters, FLOPs")
+    s.add_argument("config", nargs="?")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sub.add_parser("datasets", help="list the bundled datasets")
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the console script (also ``python -m lamina``)."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "train":
+            from .commands import train
+            train(args.config, args.set, resume=args.resume, verbose=0 if args.quiet else 1)
+        elif args.cmd == "evaluate":
+            from .runs import evaluate
+            evaluate(args.run_dir, args.data)
+        elif args.cmd == "predict":
+            from .runs import predict
+            predict(args.run_dir, args.input, args.output)
+        elif args.cmd == "summary":
+            from .runs import summary
+            summary(args.config, args.set)
+        elif args.cmd == "datasets":
+            from .runs import datasets_table
+            datasets_table()
+    except ConfigError as e:
+        print(f"lamina: error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:
+        print(f"lamina: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The subcommands: train (and --resume), evaluate, predict, summary, datasets."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .. import backend as B
+from .. import data as D
+from .. import io, metrics, nn
+from ..autograd import no_grad, tensor
+from ..train import Callback, Trainer
+from ..train.callbacks import CSVLogger, EarlyStopping
+from .build import build_model, build_optimizer, build_scheduler
+from .config import ConfigError, apply_overrides, dumps_toml, load_config, validate
+from .data import augmentation, prepare_data
+
+np = B.np
+
+__all__ = ["train", "CKPT"]
+
+CKPT = "checkpoint.safetensors"
+
+
+class _RunState(Callback):
+    """Steps the lr schedule (per batch or per epoch) and writes the resumable checkpoint at
+    every epoch end, atomically, so a killed run resumes at the last finished epoch."""
+
+    def __init__(self, run_dir, sched, per_batch, loader, cfg, every=1):
+        super().__init__()
+        self.run_dir, self.sched, self.per_batch = Path(run_dir), sched, per_batch
+        self.loader, self.cfg, self.every = loader, cfg, every
+        self.early = None
+        self.early_state = None  # restored after EarlyStopping resets itself at train begin
+
+    def on_train_begin(self, logs=None):
+        if self.early is not None and self.early_state is not None:
+            self.early.load_state_dict(self.early_state)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.sched is not None and self.per_batch:
+            self.sched.step()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        if self.sched is not None and not self.per_batch:
+            if hasattr(self.sched, "mode") and hasattr(self.sched, "num_bad_epochs"):
+                self.sched.step(logs.get("val_loss", logs.get("loss")))
+            else:
+                self.sched.step()
+        if (epoch + 1) % self.every == 0:
+            extra = {"early_stopping": self.early.state_dict()} if (
+                self.early is not None and hasattr(self.early, "state_dict")) else None
+            io.save_checkpoint(self.run_dir / CKPT, self.trainer.model, self.trainer.optimizer,
+                               self.sched, epoch=epoch + 1, loader=self.loader,
+                               history=self.trainer.history.history, extra=extra)
+
+
+def _loaders(rd, cfg):
+    d, seed = cfg["data"], cfg["train"]["seed"]
+    aug = augmentation(d.get("augment", []), rd.input_shape)
+    train = D.DataLoader(D.ArrayDataset(rd.x_train, rd.y_train), batch_size=d["batch_size"],
+                         shuffle=True, seed=seed, transform=aug)
+    val = None
+    if rd.x_val is not None:
+        val = D.DataLoader(D.ArrayDataset(rd.x_val, rd.y_val), batch_size=256)
+    return train, val
+
+
+def _loss(task):
+    return nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
+
+
+def _predict(model, x, batch=512):
+    model.eval()
+    outs = []
+    with no_grad():
+        for i in range(0, len(x), batch):
+            outs.append(model(tensor(np.asarray(x[i:i + batch]))).numpy())
+    return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def _softmax(z):
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def _test_metrics(rd, out) -> dict:
+    if rd.task == "classification":
+        pred = out.argmax(1)
+        res = {"accuracy": float(metrics.accuracy(rd.y_test, pred)),
+               "f1_macro": float(metrics.f1_score(rd.y_test, pred, average="macro")),
+               "confusion_matrix": metrics.confusion_matrix(rd.y_test, pred).tolist()}
+        if rd.n_out == 2:
+            res["roc_auc"] = float(metrics.roc_auc(rd.y_test, _softmax(out)[:, 1]))
+        return res
+    pred = rd.y_scaler.inverse_transform(out) if rd.y_scaler is not None else out
+    y = np.asarray(rd.y_test)
+    return {"mse": float(metrics.mse(y, pred)), "mae": float(metrics.mae(y, pred)),
+            "r2": float(metrics.r2(y.ravel(), pred.ravel()))}
+
+
+def _report(res: dict, task: str) -> list:
+    if task == "classification":
+        lines = [f"test accuracy {res['accuracy']:.3f}", f"macro F1 {res['f1_macro']:.3f}"]
+        if "roc_auc" in res:
+            lines.append(f"ROC-AUC {res['roc_auc']:.3f}")
+        return lines
+    return [f"test MSE {res['mse']:.4g}", f"test MAE {res['mae']:.4g}", f"test R2 {res['r2']:.3f}"]
+
+
+def _run_dir(cfg) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path(cfg["train"].get("out_dir", "runs")) / f"{cfg.get('name', 'run')}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}"), i + 1
+    path.mkdir(parents=True)
+    return path
+
+
+def _scalers_state(rd) -> dict:
+    out = {}
+    for key, sc in (("x_scaler", rd.x_scaler), ("y_scaler", rd.y_scaler)):
+        if sc is not None:
+            out[key] = {"type": type(sc).__name__, "state": sc.state_dict()}
+    return out
+
+
+def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
+    """``lamina train``: train, evaluate on the test part, write the run directory."""
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / "config.toml").exists():
+            raise ConfigError(f"--resume: {run_dir} is not a run directory (no config.toml)")
+        cfg = validate(load_config(str(run_dir / "config.toml")))
+    else:
+        cfg = validate(apply_overrides(load_config(config_path), list(sets)))
+    rd = prepare_data(cfg)
+    B.manual_seed(cfg["train"]["seed"])  # fixes init, shuffling seed, dropout, augmentation
+    model = build_model(cfg["model"], rd.input_shape, rd.n_out)
+    opt = build_optimizer(cfg["optim"], model.parameters())
+    train_loader, val_loader = _loaders(rd, cfg)
+    epochs = cfg["train"]["epochs"]
+    sched, per_batch = build_scheduler(cfg.get("schedule", {}), opt, epochs, len(train_loader))
+    start = 0
+    history = early_state = None
+    if resume is not None and (run_dir / CKPT).exists():
+        state = io.load_checkpoint(run_dir / CKPT, model, opt, sched, train_loader)
+        start, history = state["epoch"], state.get("history")
+        early_state = (state.get("extra") or {}).get("early_stopping")
+        log = run_dir / "history.csv"
+        if log.exists():  # drop rows of epochs that finished after the last checkpoint
+            rows = log.read_text(encoding="utf-8").splitlines(keepends=True)
+            io.atomic_write(log, "".join(rows[:1 + start]))
+    elif resume is None:
+        run_dir = _run_dir(cfg)
+        (run_dir / "config.toml").write_text(dumps_toml(cfg), encoding="utf-8")
+    state_cb = _RunState(run_dir, sched, per_batch, train_loader, cfg,
+                         cfg["train"].get("checkpoint_every", 1))
+    callbacks = [CSVLogger(str(run_dir / "history.csv"), append=start > 0), state_cb]
+    if cfg["train"].get("early_stopping", 0) > 0:
+        es = EarlyStopping(monitor="val_loss" if val_loader is not None else "loss",
+                           patience=cfg["train"]["early_stopping"], restore_best_weights=True)
+        state_cb.early, state_cb.early_state = es, early_state
+        callbacks.insert(0, es)
+    if cfg["train"].get("tensorboard"):
+        from ..train.callbacks import TensorBoard
+        callbacks.append(TensorBoard(str(run_dir / "tensorboard")))
+    metric = ["accuracy"] if rd.task == "classification" else ["mae"]
+    clip = cfg["train"].get("grad_clip", 0.0) or None
+    trainer = Trainer(model, opt, _loss(rd.task), metrics=metric, grad_clip=clip)
+    if history is not None:
+        trainer.history.history.update({k: list(v) for k, v in history.items()})
+    if start < epochs:
+        trainer.fit(train_loader, epochs=epochs, validation=val_loader, callbacks=callbacks,
+                    initial_epoch=start, verbose=verbose)
+    out = _predict(model, rd.x_test)
+    res = _test_metrics(rd, out)
+    _write_outputs(run_dir, cfg, rd, model, trainer.history.history, res)
+    for line in _report(res, rd.task):
+        print(line)
+    print(f"run written to {run_dir}")
+    return run_dir
+
+
+def _write_outputs(run_dir, cfg, rd, model, hist, res) -> None:
+    from .plots import plot_confusion, plot_curves
+    io.save(model.state_dict(), run_dir / "model.safetensors")
+    arch = {"model": cfg["model"], "input_shape": list(rd.input_shape), "n_out": rd.n_out,
+            "task": rd.task, "class_names": rd.class_names, "data": rd.meta,
+            "transforms": _scalers_state(rd)}
+    io.atomic_write(run_dir / "model.json", json.dumps(_jsonable(arch), indent=2))
+    io.atomic_write(run_dir / "metrics.json", json.dumps(res, indent=2))
+    if hist:
+        plot_curves(hist, run_dir / "curves.png")
+    if rd.task == "classification":
+        plot_confusion(res["confusion_matrix"], rd.class_names, run_dir / "confusion.png")
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {k: _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return o
