@@ -5,21 +5,27 @@ relu, maxpool2, flatten (64*4*4 = 1024), fc 1024->128, relu, fc 128->10; float32
 
 1. Training step (forward, cross-entropy, backward, Adam), batch 64.
 2. Inference (forward only, no graph), batch 256.
-3. Peak memory of one training step: tracemalloc (lamina, NumPy) and the peak RSS growth of a
-   subprocess over one step after a warm-up step (all three peers, side by side).
+3. Peak memory of training: tracemalloc of one step (lamina with its buffer cache emptied
+   first, NumPy) and, for all three peers side by side, the peak RSS of a fresh subprocess over
+   its first 3 steps minus its RSS after building model and data (Adam state included).
 
-Every peer uses 2 threads (threadpoolctl for NumPy's BLAS, ``torch.set_num_threads(2)``);
-timings are medians of alternating rounds, printed with ratios measured in the same run.
-Targets: lamina >= 0.9x PyTorch's training throughput, >= 1.0x its inference throughput.
+Every peer uses 2 threads (threadpoolctl for NumPy's BLAS and lamina's kernel threads,
+``torch.set_num_threads(2)``); timings are medians of alternating rounds, printed with ratios
+measured in the same run (plus the ratio of the best rounds, which other processes on the
+machine disturb least). Targets: lamina >= 0.9x PyTorch's training throughput, >= 1.0x its
+inference throughput.
 
-Run: ``python -m benchmarks cnn`` (or ``python -m benchmarks.bench_cnn``).
+Run: ``python -m benchmarks cnn`` (or ``python -m benchmarks.bench_cnn [--threads 2,1]``).
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import statistics
 import subprocess
 import sys
+import time
 import tracemalloc
 
 import numpy as np
@@ -28,18 +34,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 import lamina
 import lamina.functional as F
 from lamina import nn, optim
+from lamina.backend import kernels as K
 
-from .common import alternate, blas_info, table, torch_or_none
+from .common import blas_info, torch_or_none
 
 TRAIN_BATCH, INFER_BATCH, LR = 64, 256, 1e-3
-
-
-def _limit_threads():
-    try:
-        from threadpoolctl import threadpool_limits
-        return threadpool_limits(2)
-    except ImportError:  # pragma: no cover
-        return None
 
 
 def make_weights(seed: int = 0) -> dict:
@@ -243,9 +242,13 @@ def numpy_infer(w, x):
 
 
 # ----------------------------------------------------------------------------- memory
-def traced_peak_mb(step) -> float:
-    """Peak bytes traced by tracemalloc during one call (after warm-up), in MB."""
+def traced_peak_mb(step, before=None) -> float:
+    """Peak bytes traced by tracemalloc during one call, in MB (``before()`` runs first: lamina
+    empties its buffer cache so the step allocates, and is measured, in full)."""
     step()
+    if before is not None:
+        before()
+    gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     step()
@@ -263,19 +266,20 @@ def _status_mb(key: str) -> float:
 
 
 def _rss_child(peer: str) -> None:
-    """Subprocess body: peak RSS growth of one training step of ``peer`` after one warm-up
-    step (Linux: the high-water mark is reset through /proc/self/clear_refs)."""
-    _limit_threads()
+    """Subprocess body: peak RSS over 3 training steps of ``peer`` minus the RSS after building
+    model and data (Linux: the high-water mark is reset through /proc/self/clear_refs)."""
+    torch = torch_or_none() if peer == "torch" else None
+    _set_threads(torch, 2)
     w = make_weights()
     x, y = make_data(TRAIN_BATCH)
-    torch = torch_or_none() if peer == "torch" else None
     step = {"lamina": lambda: lamina_train(w, x, y), "numpy": lambda: numpy_train(w, x, y),
             "torch": lambda: torch_train(torch, w, x, y)}[peer]()
-    step()
+    gc.collect()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     base = _status_mb("VmRSS")
-    step()
+    for _ in range(3):
+        step()
     print(_status_mb("VmHWM") - base)
 
 
@@ -290,47 +294,100 @@ def rss_growth_mb(peer: str) -> float | None:
 
 
 # ----------------------------------------------------------------------------- main
-def main(rounds: int = 9):
-    _limit_threads()
-    torch = torch_or_none()
-    print(f"BLAS: {blas_info()}")
+def _alternate(fns: dict, rounds: int, repeat: int) -> dict:
+    """Alternating rounds (A, B, C, A, B, C, ...); name -> (median, best) seconds per call."""
+    for f in fns.values():
+        f()
+        f()
+    samples = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(repeat):
+                f()
+            samples[k].append((time.perf_counter() - t0) / repeat)
+    return {k: (statistics.median(v), min(v)) for k, v in samples.items()}
+
+
+def _table(title: str, times: dict, base: str, per: int) -> None:
+    print(f"\n{title}")
+    print(f"  {'peer':<28} {'median ms':>10} {'samples/s':>10} {'x vs ' + base:>22} "
+          f"{'best-round ratio':>17}")
+    bm, bb = times[base]
+    for k, (m, b) in times.items():
+        print(f"  {k:<28} {m * 1e3:10.2f} {per / m:10,.0f} {bm / m:22.2f} {bb / b:17.2f}")
+
+
+def _set_threads(torch, n: int) -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+    except ImportError:  # pragma: no cover
+        pass
+    K.set_num_threads(n)
     if torch is not None:
-        print(f"torch {torch.__version__}: {torch.get_num_threads()} threads, mkldnn "
-              f"{'on' if torch.backends.mkldnn.is_available() else 'off'}")
-    print(f"load average at start: {os.getloadavg()[0]:.2f} (other processes skew timings)")
+        torch.set_num_threads(n)
+
+
+def run_timings(torch, threads: int, rounds: int) -> None:
+    _set_threads(torch, threads)
     w = make_weights()
     x, y = make_data(TRAIN_BATCH)
     xi, _ = make_data(INFER_BATCH, seed=2)
-
     train = {"lamina": lamina_train(w, x, y), "numpy (hand-written im2col)": numpy_train(w, x, y)}
     infer = {"lamina": lamina_infer(w, xi), "numpy (hand-written im2col)": numpy_infer(w, xi)}
     if torch is not None:
         train["torch (CPU eager)"] = torch_train(torch, w, x, y)
         infer["torch (CPU eager)"] = torch_infer(torch, w, xi)
     base = "torch (CPU eager)" if torch is not None else "lamina"
-    tt = alternate(train, rounds=rounds, repeat=5)
-    table(f"CNN training step, batch {TRAIN_BATCH} (forward + backward + Adam)", tt, base,
-          per=TRAIN_BATCH)
-    ti = alternate(infer, rounds=rounds, repeat=3)
-    table(f"CNN inference, batch {INFER_BATCH}", ti, base, per=INFER_BATCH)
+    print(f"\n--- {threads} thread(s) per peer (load average {os.getloadavg()[0]:.1f}) ---")
+    tt = _alternate(train, rounds, repeat=5)
+    _table(f"CNN training step, batch {TRAIN_BATCH} (forward + backward + Adam)", tt, base,
+           TRAIN_BATCH)
+    ti = _alternate(infer, rounds, repeat=2)
+    _table(f"CNN inference, batch {INFER_BATCH}", ti, base, INFER_BATCH)
     if torch is not None:
-        print(f"\n  lamina / torch throughput: train x{tt[base] / tt['lamina']:.2f} "
-              f"(target >= 0.9), inference x{ti[base] / ti['lamina']:.2f} (target >= 1.0)")
+        print(f"\n  lamina / torch throughput ({threads} thread(s)): train "
+              f"x{tt[base][0] / tt['lamina'][0]:.2f} (target >= 0.9), inference "
+              f"x{ti[base][0] / ti['lamina'][0]:.2f} (target >= 1.0)")
 
-    print("\nPeak memory of one training step, batch 64 (MB)")
-    print(f"  {'peer':<28} {'tracemalloc':>12} {'peak RSS growth':>24}")
-    for name, key in (("lamina", "lamina"), ("numpy (hand-written im2col)", "numpy"),
-                      ("torch (CPU eager)", "torch")):
-        if key == "torch" and torch is None:
-            continue
-        tm = f"{traced_peak_mb(train[name]):12.1f}" if key != "torch" else f"{'n/a':>12}"
+
+def report_memory(torch) -> None:
+    _set_threads(torch, 2)
+    w = make_weights()
+    x, y = make_data(TRAIN_BATCH)
+    print(f"\nPeak memory of training, batch {TRAIN_BATCH} (MB)")
+    print(f"  {'peer':<28} {'tracemalloc, 1 step':>20} {'peak RSS - RSS before, 3 steps':>32}")
+    peers = [("lamina", "lamina", lambda: lamina_train(w, x, y)),
+             ("numpy (hand-written im2col)", "numpy", lambda: numpy_train(w, x, y))]
+    if torch is not None:
+        peers.append(("torch (CPU eager)", "torch", None))
+    for name, key, make in peers:
+        before = K.CACHE.clear if key == "lamina" else None
+        tm = f"{traced_peak_mb(make(), before):20.1f}" if make else f"{'n/a':>20}"
         rss = rss_growth_mb(key)
-        rss_s = f"{rss:24.1f}" if rss is not None else f"{'failed':>24}"
+        rss_s = f"{rss:32.1f}" if rss is not None else f"{'failed':>32}"
         print(f"  {name:<28} {tm} {rss_s}")
+
+
+def main(threads=(2,), rounds: int = 9):
+    """Print the timing tables for each thread count in ``threads``, then memory."""
+    torch = torch_or_none()
+    _set_threads(torch, threads[0])
+    print(f"BLAS: {blas_info()}")
+    if torch is not None:
+        print(f"torch {torch.__version__} (mkldnn "
+              f"{'on' if torch.backends.mkldnn.is_available() else 'off'}); "
+              f"{os.cpu_count()} CPUs; other processes skew timings: see the load averages")
+    for n in threads:
+        run_timings(torch, n, rounds)
+    report_memory(torch)
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--rss":
         _rss_child(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--threads":
+        main(tuple(int(t) for t in sys.argv[2].split(",")))
     else:
         main()

@@ -60,10 +60,32 @@ def overhead():
         ga = ga + g2 * 1.5
         return ga
 
-    t = alternate({"numpy (raw calls)": ref, "lamina": lam}, rounds=7, repeat=2000)
+    fns = {"numpy (raw calls)": ref, "lamina": lam}
+    torch = torch_or_none()
+    if torch is not None:
+        tx = torch.tensor([0.5], requires_grad=True)
+
+        def tch():
+            y = tx * 1.5
+            y = y + 0.1
+            y = y.exp()
+            y = y * tx
+            y = y - 0.2
+            y = y.tanh()
+            y = y * y
+            y = y + tx
+            y = y.sigmoid()
+            y = y.sum()
+            tx.grad = None
+            y.backward()
+        fns["pytorch cpu (context)"] = tch
+    t = alternate(fns, rounds=7, repeat=2000)
     table("10-op elementwise chain on a (1,) tensor, forward + backward", t,
           base="numpy (raw calls)")
     print(f"  -> lamina / numpy = {t['lamina'] / t['numpy (raw calls)']:.2f}x (target <= 3x)")
+    if "pytorch cpu (context)" in t:
+        print(f"  -> pytorch / numpy = {t['pytorch cpu (context)'] / t['numpy (raw calls)']:.2f}x"
+              " (the same chain in PyTorch eager, for context)")
 
 
 def mlp():

@@ -9,6 +9,9 @@ Target: lamina >= 0.6x PyTorch.
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import numpy as np
 
 import lamina
@@ -128,6 +131,21 @@ def numpy_step():
     return step
 
 
+def _cpu_alternate(fns, rounds=9, repeat=3):
+    """Like ``common.alternate`` but with process CPU time: on a loaded machine wall time
+    measures the neighbours, single-threaded CPU time measures the code."""
+    for f in fns.values():
+        f()
+    samples = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = time.process_time()
+            for _ in range(repeat):
+                f()
+            samples[k].append((time.process_time() - t0) / repeat)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
 def main():
     torch = torch_or_none()
     print(f"BLAS: {blas_info()}")
@@ -136,11 +154,24 @@ def main():
         fns["pytorch (2 threads)"] = torch_step(torch)
     times = alternate(fns, rounds=7, repeat=5, warmup=2)
     base = "pytorch (2 threads)" if torch is not None else "numpy (hand-written)"
-    table(f"LSTM training step (T={T}, N={B}, I={I}, H={H}, linear {C}, Adam, float32)",
-          times, base=base, per=B)
+    title = f"LSTM training step (T={T}, N={B}, I={I}, H={H}, linear {C}, Adam, float32)"
+    table(title + ", wall time", times, base=base, per=B)
     if torch is not None:
         r = times[base] / times["lamina"]
         print(f"  -> lamina / pytorch throughput = {r:.2f}x (target >= 0.6x)")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return
+    if torch is not None:
+        torch.set_num_threads(1)
+        fns["pytorch (1 thread)"] = fns.pop("pytorch (2 threads)")
+    with threadpool_limits(1, user_api="blas"):
+        cpu = _cpu_alternate(fns)
+    base = "pytorch (1 thread)" if torch is not None else "numpy (hand-written)"
+    table(title + ", 1 thread each, process CPU time", cpu, base=base, per=B)
+    if torch is not None:
+        torch.set_num_threads(2)
 
 
 if __name__ == "__main__":

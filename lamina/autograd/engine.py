@@ -7,7 +7,7 @@ producer: by then its gradient is complete, hooks see the total, and diamonds ar
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush, heappushpop
 
 from .. import backend as B
 from .function import _FREED, _shapes
@@ -15,6 +15,8 @@ from .grad_mode import HOOKS, STATE
 from .tensor import Tensor
 
 __all__ = ["run_backward", "sum_to", "grad"]
+
+_HAS_CUPY = B.cupy is not None
 
 
 _INPLACE_MIN = 4096  # below this many elements a fresh add beats NumPy's in-place dispatch
@@ -48,13 +50,16 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; "
                            "did you compute it under no_grad() or from tensors without "
                            "requires_grad=True?")
-    xp = B.get_array_module(root.data)
+    d = root.data
+    xp = B.get_array_module(d) if _HAS_CUPY else B.np
     if grad is None:
-        if root.data.size != 1:
+        if d.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for one-element outputs, got "
                 f"shape {root.shape}; pass grad= (e.g. lamina.ones_like(y)) or reduce first")
-        g0 = xp.ones(root.data.shape, root.data.dtype)
+        g0 = xp.array(1, dtype=d.dtype)  # one C call (ones() is Python-level)
+        if d.ndim:
+            g0 = g0.reshape(d.shape)
     else:
         g0 = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
         if g0.shape != root.shape:
@@ -71,81 +76,118 @@ def _backward(root, g0, retain_graph):
     anomaly = STATE.anomaly
     hooks = HOOKS.active
     leaves: dict = {}   # id(tensor) -> [tensor, grad]
-    mine = set()        # ids of gradient arrays this pass allocated (safe to add into in place)
-    creator = root._creator
-    if creator is None:
+    # ids of large gradient arrays this pass allocated and still holds (safe to add into in
+    # place); an id leaves the set when its array is handed to backward, so a recycled id
+    # never lets the engine write into an array it does not own
+    mine = set()
+    fn = root._creator
+    if fn is None:
         leaves[id(root)] = [root, g0]
-    else:
-        # pending[fn] = list of gradients of fn's outputs; processed by decreasing generation
-        pending = {creator: [None] * creator.nout}
-        pending[creator][root._out_idx] = g0
-        heap = [(-creator.generation, 0, creator)]
-        seq = 0
-        pop, push = heapq.heappop, heapq.heappush
-        while heap:
-            fn = pop(heap)[2]
+    elif fn.nout != 1:
+        gl = [None] * fn.nout
+        gl[root._out_idx] = g0
+        g0 = gl
+    # Functions run by decreasing generation. The gradient of a scheduled function's output (a
+    # list of them when it has several outputs) waits in ``pending`` and the function in the
+    # heap, except the next one to run, which waits in ``nxt``/``nxt_g``: a chain never
+    # touches the heap or the dict.
+    pending = {}
+    heap = []
+    seq = 0
+    nxt, nxt_g = fn, g0
+    while True:
+        if nxt is not None:
+            fn, gys = nxt, nxt_g
+            nxt = None
+            if heap and heap[0][0] < -fn.generation:  # a newer function waits: park this one
+                pending[fn] = gys
+                seq += 1
+                fn = heappushpop(heap, (-fn.generation, seq, fn))[2]
+                gys = pending.pop(fn)
+        elif heap:
+            fn = heappop(heap)[2]
             gys = pending.pop(fn)
-            d = fn.__dict__
-            if d.get("saved") is _FREED:
-                raise RuntimeError(
-                    f"backward: trying to backward through {fn.name} a second time, after its "
-                    "saved arrays were freed; call backward(retain_graph=True) the first time")
-            if hooks and "_hooked" in d:
-                _output_hooks(fn, gys, d["_hooked"])
-            if fn.nout > 1:
-                _fill_missing(fn, gys)
-            if anomaly:
-                with fn.xp.errstate(all="ignore"):
-                    gxs = fn.backward(*gys)
-            else:
-                gxs = fn.backward(*gys)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            inputs = fn.inputs
-            if len(gxs) != len(inputs):
-                raise RuntimeError(f"{fn.name}.backward returned {len(gxs)} gradients for "
-                                   f"{len(inputs)} inputs")
-            for x, gx, need in zip(inputs, gxs, fn.needs_input_grad):
-                if not need or gx is None:
-                    continue
-                xd = x.data
+        else:
+            break
+        if fn.saved is _FREED:
+            raise RuntimeError(
+                f"backward: trying to backward through {fn.name} a second time, after its "
+                "saved arrays were freed; call backward(retain_graph=True) the first time")
+        single = fn.nout == 1
+        if single:
+            if mine:
+                mine.discard(id(gys))
+            if hooks and "_hooked" in fn.__dict__:
+                gl = [gys]
+                _output_hooks(fn, gl, fn._hooked)
+                gys = gl[0]
+        else:
+            if mine:
+                for g in gys:
+                    mine.discard(id(g))
+            if hooks and "_hooked" in fn.__dict__:
+                _output_hooks(fn, gys, fn._hooked)
+            _fill_missing(fn, gys)
+        if anomaly:
+            with fn.xp.errstate(all="ignore"):
+                gxs = fn.backward(gys) if single else fn.backward(*gys)
+        else:
+            gxs = fn.backward(gys) if single else fn.backward(*gys)
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
+        inputs = fn.inputs
+        if len(gxs) != len(inputs):
+            raise RuntimeError(f"{fn.name}.backward returned {len(gxs)} gradients for "
+                               f"{len(inputs)} inputs")
+        for x, gx, need in zip(inputs, gxs, fn.needs_input_grad):
+            if not need or gx is None:
+                continue
+            xd = x.data
+            if gx.shape != xd.shape:
+                gx = sum_to(gx, xd.shape)
                 if gx.shape != xd.shape:
-                    gx = sum_to(gx, xd.shape)
-                    if gx.shape != xd.shape:
-                        raise RuntimeError(
-                            f"{fn.name}.backward: gradient shape {gx.shape} does not match "
-                            f"input shape {xd.shape}")
-                if gx.dtype != xd.dtype:
-                    gx = gx.astype(xd.dtype)
-                if anomaly:
-                    _check_backward(fn, x, gx)
-                c = x._creator
-                if c is None:
-                    e = leaves.get(id(x))
-                    if e is None:
-                        leaves[id(x)] = [x, gx]
-                    elif gx.size > _INPLACE_MIN and id(e[1]) in mine:
-                        e[1] += gx  # large and ours: add in place (no new allocation)
-                    else:
-                        e[1] = e[1] + gx
-                        mine.add(id(e[1]))
-                    continue
-                k = x._out_idx
-                g = pending.get(c)
-                if g is None:
-                    g = pending[c] = [None] * c.nout
-                    seq += 1
-                    push(heap, (-c.generation, seq, c))
-                prev = g[k]
-                if prev is None:
-                    g[k] = gx
-                elif gx.size > _INPLACE_MIN and id(prev) in mine:
-                    prev += gx
+                    raise RuntimeError(
+                        f"{fn.name}.backward: gradient shape {gx.shape} does not match "
+                        f"input shape {xd.shape}")
+            dt = gx.dtype
+            if dt is not xd.dtype and dt != xd.dtype:
+                gx = gx.astype(xd.dtype)
+            if anomaly:
+                _check_backward(fn, x, gx)
+            c = x._creator
+            if c is None:
+                e = leaves.get(id(x))
+                if e is None:
+                    leaves[id(x)] = [x, gx]
                 else:
-                    g[k] = prev + gx
-                    mine.add(id(g[k]))
-            if not retain_graph:
-                fn.saved = _FREED
+                    e[1] = _accumulate(e[1], gx, mine)
+                continue
+            if c.nout == 1:
+                if c is nxt:
+                    nxt_g = _accumulate(nxt_g, gx, mine)
+                    continue
+                g = pending.get(c)
+                if g is not None:
+                    pending[c] = _accumulate(g, gx, mine)
+                    continue
+                g = gx
+            else:
+                g = nxt_g if c is nxt else pending.get(c)
+                k = x._out_idx
+                if g is not None:
+                    prev = g[k]
+                    g[k] = gx if prev is None else _accumulate(prev, gx, mine)
+                    continue
+                g = [None] * c.nout
+                g[k] = gx
+            if nxt is None:  # c is newly scheduled
+                nxt, nxt_g = c, g
+            else:
+                pending[c] = g
+                seq += 1
+                heappush(heap, (-c.generation, seq, c))
+        if not retain_graph:
+            fn.saved = _FREED
     handed = set()  # arrays already given to a leaf: a second leaf gets a copy, not an alias
     for t, g in leaves.values():
         if t._hooks:
@@ -158,6 +200,18 @@ def _backward(root, g0, retain_graph):
             t.grad = g
         else:
             t.grad = t.grad + g
+
+
+def _accumulate(prev, gx, mine):
+    """``prev + gx``; in place when large and ``prev`` is an array this pass allocated."""
+    if gx.size > _INPLACE_MIN:
+        if id(prev) in mine:
+            prev += gx
+            return prev
+        s = prev + gx
+        mine.add(id(s))
+        return s
+    return prev + gx
 
 
 def _output_hooks(fn, gys, hooked) -> None:

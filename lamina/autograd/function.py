@@ -13,7 +13,7 @@ from __future__ import annotations
 import weakref
 
 from .. import backend as B
-from .grad_mode import STATE
+from .grad_mode import NOT_DEFAULT, STATE
 from .tensor import Tensor
 
 __all__ = ["Function", "ToDevice", "as_tensor_arg"]
@@ -35,11 +35,49 @@ def _wrap(arr) -> Tensor:
 def _float_scalars(arrays):
     """A Python float meeting only integer arrays takes the default dtype (as in PyTorch);
     meeting a floating array it stays a weak scalar, so ``x * 2.0`` keeps float32."""
-    if any(getattr(a, "dtype", None) is not None and a.dtype.kind == "f" for a in arrays):
-        return arrays
+    for a in arrays:
+        dt = getattr(a, "dtype", None)
+        if dt is not None and dt.kind == "f":
+            return arrays
     dt = B.get_default_dtype()
     return [a if a is None else a.astype(dt) if hasattr(a, "astype") else _np.asarray(a, dt)
             for a in arrays]
+
+
+def _collect(inputs):
+    """The general input scan: ``(arrays, need, generation)``; ``need`` is None when no input
+    requires grad."""
+    arrays = []
+    need = []
+    any_grad = False
+    gen = 0
+    pyfloat = False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x.data)
+            if x._requires_grad:
+                any_grad = True
+                need.append(True)
+                c = x._creator
+                if c is not None and c.generation >= gen:
+                    gen = c.generation + 1
+                continue
+        elif x is None or type(x) is int or type(x) is bool:
+            arrays.append(x)  # NumPy's weak scalars keep the array's dtype (NEP 50)
+        elif type(x) is float:
+            arrays.append(x)
+            pyfloat = True
+        else:
+            arrays.append(as_tensor_arg(x))
+        need.append(False)
+    if pyfloat:
+        arrays = _float_scalars(arrays)
+    return arrays, (need if any_grad else None), gen
+
+
+# shared needs_input_grad tuples of the one- and two-input fast paths (never mutated)
+_NEED1 = (True,)
+_NEED2 = ((None, (False, True)), ((True, False), (True, True)))  # [a needs][b needs]
 
 
 def as_tensor_arg(x, ref_dtype=None):
@@ -60,6 +98,7 @@ class Function:
     differentiable = True  # False for ops whose outputs never carry grad (argmax, comparisons)
     xp = _np                # the inputs' array module (set per call only when CuPy exists)
     nout = 1                # number of outputs
+    saved = None            # what forward kept for backward (``_FREED`` once released)
 
     # set by apply: xp, inputs, needs_input_grad, generation, outputs, saved
     def save_for_backward(self, *arrays) -> None:
@@ -73,39 +112,58 @@ class Function:
         fn = _new(cls)
         if params:
             fn.__dict__.update(params)
-        arrays = []
-        need = []
-        any_grad = False
-        gen = 0
-        pyfloat = False
-        for x in inputs:
+        # fast paths: one tensor; two operands that are tensors or Python scalars the other
+        # (floating) tensor absorbs as NumPy weak scalars; anything else takes _collect
+        n = len(inputs)
+        arrays = None
+        if n == 1:
+            x = inputs[0]
             if isinstance(x, Tensor):
-                arrays.append(x.data)
+                arrays = (x.data,)
+                need = None
                 if x._requires_grad:
-                    any_grad = True
-                    need.append(True)
+                    need = _NEED1
                     c = x._creator
-                    if c is not None and c.generation >= gen:
-                        gen = c.generation + 1
-                    continue
-            elif x is None or type(x) is int or type(x) is bool:
-                arrays.append(x)  # NumPy's weak scalars keep the array's dtype (NEP 50)
-            elif type(x) is float:
-                arrays.append(x)
-                pyfloat = True
-            else:
-                arrays.append(as_tensor_arg(x))
-            need.append(False)
-        if pyfloat:
-            arrays = _float_scalars(arrays)
+                    gen = 0 if c is None else c.generation + 1
+        elif n == 2:
+            a, b = inputs
+            if isinstance(a, Tensor):
+                if isinstance(b, Tensor):
+                    arrays = (a.data, b.data)
+                    ga, gb = a._requires_grad, b._requires_grad
+                elif type(b) is int or type(b) is float and a.data.dtype.kind == "f":
+                    arrays = (a.data, b)
+                    ga, gb = a._requires_grad, False
+            elif isinstance(b, Tensor) and (
+                    type(a) is int or type(a) is float and b.data.dtype.kind == "f"):
+                arrays = (a, b.data)
+                ga, gb = False, b._requires_grad
+            if arrays is not None:
+                need = None
+                if ga or gb:
+                    need = _NEED2[ga][gb]
+                    gen = 0
+                    if ga:
+                        c = a._creator
+                        if c is not None:
+                            gen = c.generation + 1
+                    if gb:
+                        c = b._creator
+                        if c is not None and c.generation >= gen:
+                            gen = c.generation + 1
+        if arrays is None:
+            arrays, need, gen = _collect(inputs)
         if _HAS_CUPY:
             fn.xp = B.get_array_module(*arrays)
-        record = any_grad and STATE.grad_enabled and cls.differentiable
-        if record:
-            fn.needs_input_grad = need
-        if STATE.anomaly:
-            out = _checked_forward(fn, arrays)
+        record = need is not None and cls.differentiable
+        if NOT_DEFAULT[0]:  # some thread turned grad off or anomaly on: read this one's mode
+            record = record and STATE.grad_enabled
+            if record:
+                fn.needs_input_grad = need
+            out = _checked_forward(fn, arrays) if STATE.anomaly else fn.forward(*arrays)
         else:
+            if record:
+                fn.needs_input_grad = need
             out = fn.forward(*arrays)
         if type(out) is not tuple:
             res = _new(Tensor)

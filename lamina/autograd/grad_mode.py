@@ -9,10 +9,42 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "det
            "is_anomaly_enabled"]
 
 
+# How many threads are not in the default mode (grad on, anomaly off). While it is 0, ops skip
+# the thread-local reads below (they cost more than a list read on the per-op hot path).
+NOT_DEFAULT = [0]
+_COUNT_LOCK = threading.Lock()
+
+
 class _State(threading.local):
+    """This thread's switches; assigning either keeps ``NOT_DEFAULT`` up to date."""
+
     def __init__(self):
-        self.grad_enabled = True
-        self.anomaly = False
+        self._grad = True
+        self._anomaly = False
+
+    @property
+    def grad_enabled(self) -> bool:
+        return self._grad
+
+    @grad_enabled.setter
+    def grad_enabled(self, flag) -> None:
+        self._set(bool(flag), self._anomaly)
+
+    @property
+    def anomaly(self) -> bool:
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, flag) -> None:
+        self._set(self._grad, bool(flag))
+
+    def _set(self, grad: bool, anomaly: bool) -> None:
+        was = self._grad and not self._anomaly
+        self._grad, self._anomaly = grad, anomaly
+        now = grad and not anomaly
+        if was != now:
+            with _COUNT_LOCK:
+                NOT_DEFAULT[0] += 1 if was else -1
 
 
 STATE = _State()

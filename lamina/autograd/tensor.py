@@ -192,8 +192,7 @@ class Tensor:
             retain_graph (bool): keep saved arrays so backward can run through the graph again.
                 Default False: the graph's buffers are freed and a second backward raises.
         """
-        from .engine import run_backward
-        run_backward(self, grad, retain_graph)
+        (_RUN_BACKWARD or _load_engine())(self, grad, retain_graph)
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data, cut from the graph."""
@@ -268,6 +267,16 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+_RUN_BACKWARD = None  # engine.run_backward, bound on first use (the engine imports this file)
+
+
+def _load_engine():
+    global _RUN_BACKWARD
+    from .engine import run_backward
+    _RUN_BACKWARD = run_backward
+    return run_backward
 
 
 def _grad_enabled() -> bool:  # re-export for hot paths

@@ -1,67 +1,165 @@
-"""Hot array kernels of convolution and pooling: im2col, col2im and the GEMMs around them.
+"""Hot array kernels of convolution and pooling: im2col, col2im, the GEMMs around them and
+the window loops of pooling.
 
-Every convolution (conv1d, conv2d, grouped, transposed) lowers to the three functions
-:func:`conv2d_forward`, :func:`conv2d_grad_input` and :func:`conv2d_grad_weight`, which share one
-:func:`im2col` and one :func:`col2im`. Arrays keep PyTorch's logical layout ``(N, C, H, W)`` but
-any memory order: the conv output is a channels-last (NHWC) buffer seen through a transposed
-view, so ``cols @ W.T`` needs no copy afterwards and the next layer's im2col copies contiguous
-runs of ``kw * C`` floats. Elementwise ops on such views keep the layout (NumPy's K order).
+Every convolution lowers to :func:`conv2d_forward`, :func:`conv2d_grad_input` and
+:func:`conv2d_grad_weight`, sharing one :func:`im2col` and one :func:`col2im`. Arrays keep
+PyTorch's logical layout ``(N, C, H, W)`` in any memory order: a conv output is a channels-last
+buffer seen through a transposed view, so ``cols @ W.T`` needs no copy and the next im2col
+copies contiguous runs of ``kw * C`` floats; pooling allocates in its input's order. ``cols``
+is ``(N*OH*OW, kh*kw*C)`` with columns ordered ``(i, j, c)``: row-major from one strided copy
+(many channels) or column-major from ``kh*kw`` slice copies (few channels, a first layer).
+Loops run over kernel offsets only, never over pixels or samples.
 
-``cols`` is an ``(N*OH*OW, kh*kw*C)`` matrix whose columns run over ``(i, j, c)`` (kernel row,
-kernel column, channel). Inputs with many channels get it row-major from one strided copy;
-inputs with few channels (a network's first layer) get it column-major from ``kh*kw`` slice
-copies, each a long contiguous run. col2im adds ``kh*kw`` strided blocks (a Python loop over
-kernel offsets only, never over pixels or samples).
+:data:`CACHE` reuses large buffers no live array refers to (fresh memory costs a page fault per
+4 KiB), and :func:`parallel_for` splits copies and window loops over the batch on
+:func:`get_num_threads` threads (NumPy releases the GIL there; BLAS has its own threads).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import os
+import sys
+import threading
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from . import get_array_module
 
-__all__ = ["ConvGeom", "conv_geom", "out_size", "weight_matrix", "weight_from_matrix",
-           "rows_of", "im2col", "col2im", "conv2d_forward", "conv2d_grad_input",
-           "conv2d_grad_weight", "depthwise_forward", "depthwise_grad_input",
-           "depthwise_grad_weight", "layout_order", "empty_in_order", "pad_channels_last",
-           "pad_spatial", "window", "avg_pool_scale", "adaptive_bins", "adaptive_avg_matrix",
-           "adaptive_taps", "nearest_index"]
+__all__ = ["CACHE", "alloc", "parallel_for", "set_num_threads", "get_num_threads", "ConvGeom",
+           "conv_geom", "out_size", "weight_matrix", "weight_from_matrix", "rows_of", "im2col",
+           "col2im", "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight",
+           "add_channel_bias", "channel_sums",
+           "layout_order", "empty_in_order", "pad_channels_last", "pad_spatial", "window",
+           "max_pool2d_forward", "max_pool2d_backward", "max_pool_offsets", "avg_pool2d_forward",
+           "avg_pool2d_backward", "avg_pool_scale"]
 
 _NARROW_C = 4   # below this many channels im2col builds the column-major (K, M) layout
 
 
-class ConvGeom(NamedTuple):
+# ----------------------------------------------------------------------------- buffer cache
+class _BufferCache:
+    """Reuses large host buffers that no live array refers to any more.
+
+    First touch of fresh memory costs a page fault per 4 KiB, which on small VMs rivals a conv
+    layer's arithmetic, and a training loop asks for the same sizes every step. A buffer is
+    handed out again only when its reference count shows that no array (view, saved tensor,
+    user variable) still uses it, so reuse never aliases live data. CuPy and small arrays
+    bypass it; ``limit`` bounds the bytes held (0 disables it); ``clear()`` drops them all.
+    """
+
+    min_bytes = 1 << 18
+
+    def __init__(self, limit: int = 1 << 30):
+        self.limit, self.held = limit, 0
+        self._bufs: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, shape, dtype):
+        dtype = np.dtype(dtype)
+        n = dtype.itemsize
+        for d in shape:
+            n *= d
+        if n < self.min_bytes or self.limit <= 0:
+            return None
+        with self._lock:
+            bufs = self._bufs.setdefault(n, [])
+            for k in range(len(bufs)):
+                if sys.getrefcount(bufs[k]) == 2:     # only the list (and the call) hold it
+                    return bufs[k].view(dtype).reshape(shape)
+            if self.held + n > self.limit:
+                self._evict(self.held + n - self.limit)
+                if self.held + n > self.limit:
+                    return None
+            bufs.append(np.empty(n, np.uint8))
+            self.held += n
+            return bufs[-1].view(dtype).reshape(shape)
+
+    def _evict(self, need: int) -> None:
+        for n, bufs in self._bufs.items():
+            for k in range(len(bufs) - 1, -1, -1):
+                if need > 0 and sys.getrefcount(bufs[k]) == 2:
+                    del bufs[k]
+                    self.held -= n
+                    need -= n
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bufs.clear()
+            self.held = 0
+
+
+CACHE = _BufferCache()
+
+
+def alloc(xp, shape, dtype, fill=None):
+    """A new array of ``shape`` (uninitialised, or filled with ``fill``); large NumPy arrays
+    reuse a free cached buffer (see :class:`_BufferCache`)."""
+    a = CACHE.get(shape, dtype) if xp is np else None
+    if a is None:
+        return xp.empty(shape, dtype) if fill is None else xp.full(shape, fill, dtype)
+    if fill is not None:
+        a.fill(fill)
+    return a
+
+
+_PAR_MIN = 1 << 18        # elements below which splitting across threads does not pay
+_threads = {"n": 0, "pool": None}
+
+
+def _default_threads() -> int:
+    env = os.environ.get("LAMINA_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 4))
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by the copy and window kernels (default: usable cores, at most 4, or the
+    ``LAMINA_NUM_THREADS`` environment variable). BLAS threads are set separately."""
+    old = _threads["pool"]
+    _threads.update(n=max(1, int(n)), pool=None)
+    if old is not None:
+        old.shutdown(wait=False)
+
+
+def get_num_threads() -> int:
+    if not _threads["n"]:
+        _threads["n"] = _default_threads()
+    return _threads["n"]
+
+
+def parallel_for(n: int, fn, work: int = 0) -> None:
+    """Call ``fn(lo, hi)`` on disjoint ranges covering ``range(n)`` (batch rows), on up to
+    :func:`get_num_threads` threads when ``work`` (elements touched) is large enough."""
+    t = min(get_num_threads(), n)
+    if t <= 1 or work < _PAR_MIN:
+        fn(0, n)
+        return
+    pool = _threads["pool"]
+    if pool is None or pool._max_workers < t - 1:
+        pool = _threads["pool"] = ThreadPoolExecutor(t - 1, thread_name_prefix="lamina")
+    cuts = [n * k // t for k in range(t + 1)]
+    futs = [pool.submit(fn, cuts[k], cuts[k + 1]) for k in range(1, t)]
+    fn(cuts[0], cuts[1])
+    for f in futs:
+        f.result()
+
+
+class ConvGeom(namedtuple("ConvGeom", "n c h w kh kw sh sw dh dw pt pb pl pr oh ow")):
     """Geometry of a 2-D sliding window: input ``(n, c, h, w)``, kernel ``(kh, kw)``, stride,
-    dilation, padding ``(top, bottom, left, right)`` and output ``(oh, ow)``."""
+    dilation, padding ``(top, bottom, left, right)`` and output ``(oh, ow)``; ``hp, wp`` are
+    the padded input size and ``rows`` the number of windows ``n*oh*ow``."""
 
-    n: int
-    c: int
-    h: int
-    w: int
-    kh: int
-    kw: int
-    sh: int
-    sw: int
-    dh: int
-    dw: int
-    pt: int
-    pb: int
-    pl: int
-    pr: int
-    oh: int
-    ow: int
-
-    @property
-    def hp(self) -> int:
-        return self.h + self.pt + self.pb
-
-    @property
-    def wp(self) -> int:
-        return self.w + self.pl + self.pr
-
-    @property
-    def rows(self) -> int:
-        return self.n * self.oh * self.ow
+    __slots__ = ()
+    hp = property(lambda g: g.h + g.pt + g.pb)
+    wp = property(lambda g: g.w + g.pl + g.pr)
+    rows = property(lambda g: g.n * g.oh * g.ow)
 
 
 def out_size(size: int, k: int, s: int, lo: int, hi: int, d: int = 1) -> int:
@@ -109,7 +207,7 @@ def empty_in_order(xp, shape, order, dtype, fill=None):
     """A new array of logical ``shape`` laid out in memory in axis ``order`` (see
     :func:`layout_order`), so gradients of channels-last arrays stay channels-last."""
     buf_shape = tuple(shape[a] for a in order)
-    buf = xp.empty(buf_shape, dtype) if fill is None else xp.full(buf_shape, fill, dtype)
+    buf = alloc(xp, buf_shape, dtype, fill)
     inv = [0] * len(order)
     for pos, a in enumerate(order):
         inv[a] = pos
@@ -139,24 +237,31 @@ def window(xp_, i: int, j: int, g: ConvGeom):
 def pad_channels_last(x, g: ConvGeom):
     """Contiguous channels-last ``(N, Hp, Wp, C)`` zero-padded copy of ``x`` ``(N, C, H, W)``
     (no copy when ``x`` already is a channels-last view and ``g`` has no padding)."""
-    return _pad_to(x.transpose(0, 2, 3, 1), g, 1)
+    return _pad_to(x.transpose(0, 2, 3, 1), g, 1, 0)
 
 
-def _pad_to(xt, g: ConvGeom, ax: int):
-    """Contiguous copy of ``xt`` padded with zeros on axes ``ax``, ``ax+1`` (H, W)."""
+def _pad_to(xt, g: ConvGeom, ax: int, bax: int):
+    """Contiguous copy of ``xt`` zero-padded on axes ``ax``, ``ax+1`` (H, W); the copy is split
+    over the batch axis ``bax``. Returns ``xt`` itself when it needs neither."""
     xp = get_array_module(xt)
-    if not (g.pt or g.pb or g.pl or g.pr):
-        return xp.ascontiguousarray(xt)
+    pads = g.pt or g.pb or g.pl or g.pr
+    if not pads and xt.flags.c_contiguous:
+        return xt
     shape = list(xt.shape)
     shape[ax], shape[ax + 1] = g.hp, g.wp
-    out = xp.empty(shape, xt.dtype)
+    out = alloc(xp, shape, xt.dtype)
     lead = (slice(None),) * ax
-    # zero only the border; the interior is written once
-    out[lead + (slice(0, g.pt),)] = 0
-    out[lead + (slice(g.pt + g.h, None),)] = 0
-    out[lead + (slice(g.pt, g.pt + g.h), slice(0, g.pl))] = 0
-    out[lead + (slice(g.pt, g.pt + g.h), slice(g.pl + g.w, None))] = 0
-    out[lead + (slice(g.pt, g.pt + g.h), slice(g.pl, g.pl + g.w))] = xt
+    inner = lead + (slice(g.pt, g.pt + g.h), slice(g.pl, g.pl + g.w))
+    if pads:  # zero only the border; the interior is written once
+        out[lead + (slice(0, g.pt),)] = 0
+        out[lead + (slice(g.pt + g.h, None),)] = 0
+        out[lead + (slice(g.pt, g.pt + g.h), slice(0, g.pl))] = 0
+        out[lead + (slice(g.pt, g.pt + g.h), slice(g.pl + g.w, None))] = 0
+
+    def copy(lo, hi):
+        b = (slice(None),) * bax + (slice(lo, hi),)
+        out[inner][b] = xt[b]
+    parallel_for(xt.shape[bax], copy, xt.size)
     return out
 
 
@@ -174,50 +279,45 @@ def im2col(x, g: ConvGeom):
     ``(K, M)`` buffer (the result is its transpose, column-major); both feed BLAS directly.
     """
     xp = get_array_module(x)
+    k = g.kh * g.kw * g.c
     if g.c >= _NARROW_C:
-        xpd = _pad_to(x.transpose(0, 2, 3, 1), g, 1)            # (N, Hp, Wp, C)
+        xpd = _pad_to(x.transpose(0, 2, 3, 1), g, 1, 0)         # (N, Hp, Wp, C)
         if _is_pointwise(g):
             return xpd.reshape(g.rows, g.c)
         s0, s1, s2, s3 = xpd.strides
+        shape = (g.n, g.oh, g.ow, g.kh, g.kw, g.c)
         v = xp.lib.stride_tricks.as_strided(
-            xpd, (g.n, g.oh, g.ow, g.kh, g.kw, g.c),
-            (s0, s1 * g.sh, s2 * g.sw, s1 * g.dh, s2 * g.dw, s3))
-        return v.reshape(g.rows, g.kh * g.kw * g.c)
-    xpd = _pad_to(x.transpose(1, 0, 2, 3), g, 2)                # (C, N, Hp, Wp)
-    cols = xp.empty((g.kh, g.kw, g.c, g.n, g.oh, g.ow), x.dtype)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            cols[i, j] = window(xpd, i, j, g)
-    return cols.reshape(g.kh * g.kw * g.c, g.rows).T
+            xpd, shape, (s0, s1 * g.sh, s2 * g.sw, s1 * g.dh, s2 * g.dw, s3))
+        cols = alloc(xp, shape, x.dtype)
+
+        def copy(lo, hi):
+            cols[lo:hi] = v[lo:hi]
+        parallel_for(g.n, copy, g.rows * k)
+        return cols.reshape(g.rows, k)
+    xpd = _pad_to(x.transpose(1, 0, 2, 3), g, 2, 1)             # (C, N, Hp, Wp)
+    cols = alloc(xp, (g.kh, g.kw, g.c, g.n, g.oh, g.ow), x.dtype)
+
+    def copy_offsets(lo, hi):
+        part = xpd[:, lo:hi]
+        for i in range(g.kh):
+            for j in range(g.kw):
+                cols[i, j, :, lo:hi] = window(part, i, j, g)
+    parallel_for(g.n, copy_offsets, g.rows * k)
+    return cols.reshape(k, g.rows).T
 
 
-def col2im(blocks, g: ConvGeom):
-    """Fold per-offset gradient blocks back onto the input: the adjoint of :func:`im2col`.
-
-    Args:
-        blocks: ``(kh, kw, N, OH, OW, C)`` when ``g.c >= 4`` (channels-last result), else
-            ``(kh, kw, C, N, OH, OW)``.
-    Returns:
-        ``(N, C, H, W)`` gradient (a view of a channels-last or channel-major buffer).
-    """
-    xp = get_array_module(blocks)
-    wide = g.c >= _NARROW_C
-    if wide:
-        dxp = xp.zeros((g.n, g.hp, g.wp, g.c), blocks.dtype)
-        view = dxp.transpose(0, 3, 1, 2)                          # (N, C, Hp, Wp) view
-        blocks = blocks.transpose(0, 1, 2, 5, 3, 4)               # -> (kh, kw, N, C, OH, OW)
-    else:
-        dxp = xp.zeros((g.c, g.n, g.hp, g.wp), blocks.dtype)
-        view = dxp
-    non_overlap = g.sh >= g.dh * (g.kh - 1) + 1 and g.sw >= g.dw * (g.kw - 1) + 1
-    for i in range(g.kh):
-        for j in range(g.kw):
-            if non_overlap:  # every input pixel is hit at most once: plain copies
-                window(view, i, j, g)[...] = blocks[i, j]
-            else:
-                window(view, i, j, g)[...] += blocks[i, j]
-    crop = view[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
-    return crop if wide else crop.transpose(1, 0, 2, 3)
+def col2im(view, blocks, g: ConvGeom, rows, zero: bool) -> None:
+    """Fold gradient blocks of kernel rows ``rows`` into ``view`` ``(N, C, Hp, Wp)`` (zeroed
+    first when ``zero``): the adjoint of :func:`im2col`, one strided add per kernel offset,
+    split over the batch. ``blocks[r, j]`` is ``(N, C, OH, OW)`` for offset ``(rows[r], j)``."""
+    def fold(lo, hi):
+        part = view[lo:hi]
+        if zero:
+            part[...] = 0
+        for r, i in enumerate(rows):
+            for j in range(g.kw):
+                window(part, i, j, g)[...] += blocks[r, j, lo:hi]
+    parallel_for(g.n, fold, g.n * g.c * g.hp * g.wp + blocks.size)
 
 
 def conv2d_forward(x, wm, bias, g: ConvGeom):
@@ -231,10 +331,37 @@ def conv2d_forward(x, wm, bias, g: ConvGeom):
         (kept by callers that need the weight gradient).
     """
     cols = im2col(x, g)
-    y = cols @ wm.T                                               # (M, O)
+    y = _matmul(cols, wm.T)                                       # (M, O)
+    y = y.reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2)
     if bias is not None:
-        y += bias
-    return y.reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2), cols
+        add_channel_bias(y, bias)
+    return y, cols
+
+
+def add_channel_bias(y, bias) -> None:
+    """``y += bias[:, None, None]`` in place; a channels-last ``y`` is added as rows of
+    ``W*C`` floats (long inner loops instead of ``C``-long ones)."""
+    xp = get_array_module(y)
+    t = y.transpose(0, 2, 3, 1)
+    if not t.flags.c_contiguous:
+        y += bias[:, None, None]
+        return
+    n, h, w, c = t.shape
+    rows, tiled = t.reshape(n * h, w * c), xp.tile(bias, w)
+
+    def add(lo, hi):
+        rows[lo:hi] += tiled
+    parallel_for(n * h, add, y.size)
+
+
+def channel_sums(gy):
+    """``gy.sum(axis=(0, 2, 3))`` (a bias gradient); a GEMV for channels-last ``gy``."""
+    xp = get_array_module(gy)
+    t = gy.transpose(0, 2, 3, 1)
+    if not t.flags.c_contiguous:
+        return gy.sum(axis=(0, 2, 3))
+    rows = t.reshape(-1, gy.shape[1])
+    return xp.ones(rows.shape[0], gy.dtype) @ rows
 
 
 def conv2d_grad_weight(gy2, cols):
@@ -243,75 +370,191 @@ def conv2d_grad_weight(gy2, cols):
     return gy2.T @ cols
 
 
+def _matmul(a, b):
+    """``a @ b`` (2-D) written into a cached buffer."""
+    xp = get_array_module(a, b)
+    out = alloc(xp, (a.shape[0], b.shape[1]), xp.result_type(a, b))
+    return xp.matmul(a, b, out=out)
+
+
 def conv2d_grad_input(gy2, wm, g: ConvGeom):
-    """Input gradient ``(N, C, H, W)`` of a convolution: GEMM into per-offset blocks, then
-    :func:`col2im`.
+    """Input gradient ``(N, C, H, W)`` of a convolution: GEMMs into per-offset blocks, then
+    :func:`col2im`. Many channels: one kernel row at a time (blocks stay ``1/kh`` of ``cols``),
+    channels-last result; few channels: one GEMM, channel-major result.
 
     Args:
         gy2: ``(N*OH*OW, O)`` output gradient (:func:`rows_of`). wm: ``(O, kh*kw*C)``.
     """
     xp = get_array_module(gy2)
     o = wm.shape[0]
+    dtype = xp.result_type(gy2, wm)
     if _is_pointwise(g):
-        return (gy2 @ wm).reshape(g.n, g.h, g.w, g.c).transpose(0, 3, 1, 2)
+        return _matmul(gy2, wm).reshape(g.n, g.h, g.w, g.c).transpose(0, 3, 1, 2)
     if g.c >= _NARROW_C:
+        view = alloc(xp, (g.n, g.hp, g.wp, g.c), dtype).transpose(0, 3, 1, 2)
         wb = xp.ascontiguousarray(wm.reshape(o, g.kh * g.kw, g.c).transpose(1, 0, 2))
-        blocks = xp.matmul(gy2, wb)                               # (kh*kw, M, C)
-        blocks = blocks.reshape(g.kh, g.kw, g.n, g.oh, g.ow, g.c)
+        for i in range(g.kh):
+            blk = alloc(xp, (g.kw, g.rows, g.c), dtype)
+            xp.matmul(gy2, wb[i * g.kw:(i + 1) * g.kw], out=blk)   # (kw, M, C)
+            blk = blk.reshape(1, g.kw, g.n, g.oh, g.ow, g.c).transpose(0, 1, 2, 5, 3, 4)
+            col2im(view, blk, g, (i,), zero=i == 0)
+            del blk                       # lets the next row reuse the same cached buffer
     else:
-        blocks = (wm.T @ gy2.T).reshape(g.kh, g.kw, g.c, g.n, g.oh, g.ow)
-    return col2im(blocks, g)
-
-
-def depthwise_forward(x, w, bias, g: ConvGeom):
-    """Depthwise convolution (``groups == C == g.c``; ``w`` ``(C*m, 1, kh, kw)``): ``kh*kw``
-    broadcast multiply-adds on channels-last views; no im2col. Returns ``(y, xpd)`` with ``xpd``
-    the padded channels-last input (kept for the weight gradient)."""
-    xp = get_array_module(x)
-    m = w.shape[0] // g.c
-    xpd = pad_channels_last(x, g)
-    xv = xpd.transpose(0, 3, 1, 2)                                # (N, C, Hp, Wp) view
-    buf = xp.zeros((g.n, g.oh, g.ow, g.c, m), x.dtype)
-    y5 = buf.transpose(0, 3, 4, 1, 2)                             # (N, C, m, OH, OW) view
-    wr = w.reshape(g.c, m, g.kh, g.kw)
-    tmp = xp.empty_like(y5)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            xp.multiply(window(xv, i, j, g)[:, :, None], wr[:, :, i, j, None, None], out=tmp)
-            y5 += tmp
-    y = buf.reshape(g.n, g.oh, g.ow, g.c * m)
-    if bias is not None:
-        y += bias
-    return y.transpose(0, 3, 1, 2), xpd
-
-
-def depthwise_grad_input(gy, w, g: ConvGeom):
-    """Input gradient of :func:`depthwise_forward` (``gy`` ``(N, C*m, OH, OW)``)."""
-    xp = get_array_module(gy)
-    m = w.shape[0] // g.c
-    gy5 = gy.reshape(g.n, g.c, m, g.oh, g.ow)
-    wr = w.reshape(g.c, m, g.kh, g.kw)
-    dxp = xp.zeros((g.n, g.hp, g.wp, g.c), gy.dtype)
-    view = dxp.transpose(0, 3, 1, 2)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            t = gy5 * wr[:, :, i, j, None, None]
-            window(view, i, j, g)[...] += t[:, :, 0] if m == 1 else t.sum(2)
+        view = alloc(xp, (g.c, g.n, g.hp, g.wp), dtype).transpose(1, 0, 2, 3)
+        blocks = _matmul(wm.T, gy2.T).reshape(g.kh, g.kw, g.c, g.n, g.oh, g.ow)
+        col2im(view, blocks.transpose(0, 1, 3, 2, 4, 5), g, range(g.kh), zero=True)
     return view[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
 
 
-def depthwise_grad_weight(gy, xpd, g: ConvGeom):
-    """Weight gradient ``(C*m, 1, kh, kw)`` of :func:`depthwise_forward` (``xpd`` as returned
-    by it)."""
+# ----------------------------------------------------------------------------- pooling
+def _offsets(g: ConvGeom):
+    return [(i, j) for i in range(g.kh) for j in range(g.kw)]
+
+
+def _is_2x2(g: ConvGeom) -> bool:
+    return (g.kh == g.kw == g.sh == g.sw == 2 and g.dh == g.dw == 1
+            and not (g.pt or g.pb or g.pl or g.pr))
+
+
+def max_pool2d_forward(x, g: ConvGeom, need_idx: bool):
+    """Max over each window of ``x`` ``(N, C, H, W)`` (``g`` carries the padding, ceil-mode
+    extension included). Returns ``(y, arg)`` where ``arg`` (None unless ``need_idx``) locates
+    the first maximum of each window in row-major order (PyTorch's tie rule): the offset
+    ``i*kw + j`` as uint8/int32, or for the 2x2 fast path three bool masks ``(b > a, d > c,
+    max(c, d) > max(a, b))`` over the window ``[[a, b], [c, d]]``; see :func:`max_pool_offsets`.
+    """
+    xp = get_array_module(x)
+    order = layout_order(x)
+    oshape = (g.n, g.c, g.oh, g.ow)
+    y = empty_in_order(xp, oshape, order, x.dtype)
+    if _is_2x2(g):  # non-overlapping 2x2: no padding, no copy, six passes with the masks
+        arg = tuple(empty_in_order(xp, oshape, order, xp.bool_) for _ in range(3)) \
+            if need_idx else None
+        m2 = empty_in_order(xp, oshape, order, x.dtype) if need_idx else None
+
+        def run(lo, hi):
+            a, b, c, d = (window(x[lo:hi], i, j, g) for i, j in _offsets(g))
+            ys = y[lo:hi]
+            xp.maximum(a, b, out=ys)
+            if arg is None:
+                xp.maximum(ys, c, out=ys)
+                xp.maximum(ys, d, out=ys)
+                return
+            tb, td, s = (m[lo:hi] for m in arg)
+            xp.greater(b, a, out=tb)                 # strict '>': at a tie the first one wins
+            xp.greater(d, c, out=td)
+            xp.maximum(c, d, out=m2[lo:hi])
+            xp.greater(m2[lo:hi], ys, out=s)
+            xp.maximum(ys, m2[lo:hi], out=ys)
+    else:
+        xpd = pad_spatial(x, (g.pt, g.pb, g.pl, g.pr), -float("inf"))
+        arg = empty_in_order(xp, oshape, order, xp.uint8 if g.kh * g.kw < 256 else xp.int32) \
+            if need_idx else None
+
+        def run(lo, hi):
+            views = [window(xpd[lo:hi], i, j, g) for i, j in _offsets(g)]
+            ys = y[lo:hi]
+            ys[...] = views[0]
+            if arg is not None:
+                arg[lo:hi] = 0
+            for k, v in enumerate(views[1:], 1):
+                if arg is not None:
+                    xp.copyto(arg[lo:hi], k, where=v > ys)
+                xp.maximum(ys, v, out=ys)
+    parallel_for(g.n, run, x.size)
+    return y, arg
+
+
+def max_pool_offsets(arg):
+    """The window offset ``i*kw + j`` of each maximum from :func:`max_pool2d_forward`'s
+    ``arg``."""
+    if not isinstance(arg, tuple):
+        return arg
+    xp = get_array_module(arg[0])
+    tb, td, s = (m.view(xp.uint8) for m in arg)
+    return xp.where(s, td + xp.uint8(2), tb)
+
+
+def _scatter_windows(gy, g: ConvGeom, order, piece):
+    """``dx`` of a window op: ``piece(lo, hi, k, out)`` gives offset ``k``'s share of batch
+    rows ``lo:hi`` (written into ``out`` when windows are disjoint, else returned and added)."""
     xp = get_array_module(gy)
-    m = gy.shape[1] // g.c
-    gy5 = gy.reshape(g.n, g.c, m, g.oh, g.ow)
-    xv = xpd.transpose(0, 3, 1, 2)
-    dw = xp.empty((g.c, m, g.kh, g.kw), gy.dtype)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            dw[:, :, i, j] = xp.einsum("nchw,ncmhw->cm", window(xv, i, j, g), gy5)
-    return dw.reshape(g.c * m, 1, g.kh, g.kw)
+    covered = (g.sh == g.kh and g.sw == g.kw and g.dh == g.dw == 1 and g.oh * g.sh == g.h
+               and g.ow * g.sw == g.w and not (g.pt or g.pb or g.pl or g.pr))
+    dxp = empty_in_order(xp, (g.n, g.c, g.hp, g.wp), order, gy.dtype)
+    overlap = g.sh < g.dh * (g.kh - 1) + 1 or g.sw < g.dw * (g.kw - 1) + 1
+
+    def run(lo, hi):
+        part = dxp[lo:hi]
+        if not covered:
+            part[...] = 0
+        if piece is None:       # 2x2 masks: fill all four offsets at once
+            return
+        for k, (i, j) in enumerate(_offsets(g)):
+            v = window(part, i, j, g)
+            if overlap:
+                v += piece(lo, hi, k, None)
+            else:
+                piece(lo, hi, k, v)
+    parallel_for(g.n, run, dxp.size)
+    return dxp
+
+
+def max_pool2d_backward(gy, arg, g: ConvGeom, order):
+    """Gradient of :func:`max_pool2d_forward`: ``gy`` goes to each window's first maximum.
+    ``order`` is the input's :func:`layout_order` (the gradient keeps it)."""
+    xp = get_array_module(gy)
+    if isinstance(arg, tuple):
+        dxp = _scatter_windows(gy, g, order, None)
+
+        def run(lo, hi):
+            gs = gy[lo:hi]
+            tb, td, s = (m[lo:hi] for m in arg)
+            a, b, c, d = (window(dxp[lo:hi], i, j, g) for i, j in _offsets(g))
+            xp.multiply(gs, s, out=c)              # bottom row's share, split below
+            xp.subtract(gs, c, out=a)              # top row's share
+            xp.multiply(a, tb, out=b)
+            xp.subtract(a, b, out=a)
+            xp.multiply(c, td, out=d)
+            xp.subtract(c, d, out=c)
+        parallel_for(g.n, run, gy.size * 4)
+    else:
+        def piece(lo, hi, k, out):
+            if out is None:
+                return gy[lo:hi] * (arg[lo:hi] == k)
+            xp.multiply(gy[lo:hi], arg[lo:hi] == k, out=out)
+        dxp = _scatter_windows(gy, g, order, piece)
+    return dxp[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
+
+
+def avg_pool2d_forward(x, g: ConvGeom, scale):
+    """Window sums of zero-padded ``x`` times ``scale`` (a float or an ``(OH, OW)`` array)."""
+    xp = get_array_module(x)
+    order = layout_order(x)
+    y = empty_in_order(xp, (g.n, g.c, g.oh, g.ow), order, x.dtype)
+    xpd = pad_spatial(x, (g.pt, g.pb, g.pl, g.pr), 0.0)
+
+    def run(lo, hi):
+        views = [window(xpd[lo:hi], i, j, g) for i, j in _offsets(g)]
+        ys = y[lo:hi]
+        ys[...] = views[0]
+        for v in views[1:]:
+            ys += v
+        ys *= scale
+    parallel_for(g.n, run, x.size)
+    return y
+
+
+def avg_pool2d_backward(gy, g: ConvGeom, scale, order):
+    """Gradient of :func:`avg_pool2d_forward` (``order``: the input's layout)."""
+    gs = gy * scale
+
+    def piece(lo, hi, k, out):
+        if out is None:
+            return gs[lo:hi]
+        out[...] = gs[lo:hi]
+    dxp = _scatter_windows(gy, g, order, piece)
+    return dxp[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
 
 
 # ----------------------------------------------------------------------------- pooling helpers
@@ -329,36 +572,3 @@ def avg_pool_scale(xp, g: ConvGeom, include_pad: bool, dtype):
     if bool((div == g.kh * g.kw).all()):
         return 1.0 / (g.kh * g.kw)
     return (1.0 / xp.maximum(div, 1)).astype(dtype)
-
-
-def adaptive_bins(xp, size: int, out: int):
-    """PyTorch's adaptive bins ``[floor(i*size/out), ceil((i+1)*size/out))`` as two arrays."""
-    i = xp.arange(out)
-    return (i * size) // out, -((-(i + 1) * size) // out)
-
-
-def adaptive_avg_matrix(xp, size: int, out: int, dtype):
-    """``(out, size)`` matrix averaging each adaptive bin (rows sum to 1)."""
-    start, end = adaptive_bins(xp, size, out)
-    j = xp.arange(size)
-    inside = (j >= start[:, None]) & (j < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
-
-
-def adaptive_taps(xp, size: int, out: int):
-    """``(out, k_max)`` input indices of each adaptive bin, the last one repeated to fill."""
-    start, end = adaptive_bins(xp, size, out)
-    km = int((end - start).max())
-    return xp.minimum(start[:, None] + xp.arange(km), end[:, None] - 1)
-
-
-def nearest_index(xp, size: int, out: int, scale):
-    """PyTorch's ``nearest`` source indices: ``min(floor(o * s), size - 1)`` with the float32
-    ``s = 1/scale`` (or ``size/out`` when ``scale`` is None); exact for 1x and 2x."""
-    if out == size:
-        return xp.arange(out)
-    if out == 2 * size:
-        return xp.arange(out) // 2
-    s = xp.float32(1.0 / scale if scale else size / out)
-    src = xp.floor(xp.arange(out).astype(xp.float32) * s).astype(xp.int64)
-    return xp.minimum(src, size - 1)

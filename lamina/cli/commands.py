@@ -10,7 +10,7 @@ from .. import backend as B
 from .. import data as D
 from .. import io, metrics, nn
 from ..autograd import no_grad, tensor
-from ..train import Callback, Trainer
+from ..train import Trainer
 from ..train.callbacks import CSVLogger, EarlyStopping
 from .build import build_model, build_optimizer, build_scheduler
 from .config import ConfigError, apply_overrides, dumps_toml, load_config, validate
@@ -21,40 +21,6 @@ np = B.np
 __all__ = ["train", "CKPT"]
 
 CKPT = "checkpoint.safetensors"
-
-
-class _RunState(Callback):
-    """Steps the lr schedule (per batch or per epoch) and writes the resumable checkpoint at
-    every epoch end, atomically, so a killed run resumes at the last finished epoch."""
-
-    def __init__(self, run_dir, sched, per_batch, loader, cfg, every=1):
-        super().__init__()
-        self.run_dir, self.sched, self.per_batch = Path(run_dir), sched, per_batch
-        self.loader, self.cfg, self.every = loader, cfg, every
-        self.early = None
-        self.early_state = None  # restored after EarlyStopping resets itself at train begin
-
-    def on_train_begin(self, logs=None):
-        if self.early is not None and self.early_state is not None:
-            self.early.load_state_dict(self.early_state)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.sched is not None and self.per_batch:
-            self.sched.step()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
-        if self.sched is not None and not self.per_batch:
-            if hasattr(self.sched, "mode") and hasattr(self.sched, "num_bad_epochs"):
-                self.sched.step(logs.get("val_loss", logs.get("loss")))
-            else:
-                self.sched.step()
-        if (epoch + 1) % self.every == 0:
-            extra = {"early_stopping": self.early.state_dict()} if (
-                self.early is not None and hasattr(self.early, "state_dict")) else None
-            io.save_checkpoint(self.run_dir / CKPT, self.trainer.model, self.trainer.optimizer,
-                               self.sched, epoch=epoch + 1, loader=self.loader,
-                               history=self.trainer.history.history, extra=extra)
 
 
 def _loaders(rd, cfg):
@@ -145,12 +111,14 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
     train_loader, val_loader = _loaders(rd, cfg)
     epochs = cfg["train"]["epochs"]
     sched, per_batch = build_scheduler(cfg.get("schedule", {}), opt, epochs, len(train_loader))
+    metric = ["accuracy"] if rd.task == "classification" else ["mae"]
+    trainer = Trainer(model, opt, _loss(rd.task), metrics=metric, scheduler=sched,
+                      scheduler_interval="step" if per_batch else "epoch",
+                      grad_clip=cfg["train"].get("grad_clip", 0.0) or None)
     start = 0
-    history = early_state = None
     if resume is not None and (run_dir / CKPT).exists():
-        state = io.load_checkpoint(run_dir / CKPT, model, opt, sched, train_loader)
-        start, history = state["epoch"], state.get("history")
-        early_state = (state.get("extra") or {}).get("early_stopping")
+        # the trainer restores model, optimizer, schedule, RNG, loader order and callbacks
+        start = trainer.load_checkpoint(run_dir / CKPT)
         log = run_dir / "history.csv"
         if log.exists():  # drop rows of epochs that finished after the last checkpoint
             rows = log.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -158,25 +126,17 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
     elif resume is None:
         run_dir = _run_dir(cfg)
         (run_dir / "config.toml").write_text(dumps_toml(cfg), encoding="utf-8")
-    state_cb = _RunState(run_dir, sched, per_batch, train_loader, cfg,
-                         cfg["train"].get("checkpoint_every", 1))
-    callbacks = [CSVLogger(str(run_dir / "history.csv"), append=start > 0), state_cb]
+    callbacks = [CSVLogger(str(run_dir / "history.csv"), append=start > 0)]
     if cfg["train"].get("early_stopping", 0) > 0:
-        es = EarlyStopping(monitor="val_loss" if val_loader is not None else "loss",
-                           patience=cfg["train"]["early_stopping"], restore_best_weights=True)
-        state_cb.early, state_cb.early_state = es, early_state
-        callbacks.insert(0, es)
+        callbacks.insert(0, EarlyStopping(monitor="val_loss" if val_loader is not None
+                                          else "loss", patience=cfg["train"]["early_stopping"],
+                                          restore_best_weights=True))
     if cfg["train"].get("tensorboard"):
         from ..train.callbacks import TensorBoard
         callbacks.append(TensorBoard(str(run_dir / "tensorboard")))
-    metric = ["accuracy"] if rd.task == "classification" else ["mae"]
-    clip = cfg["train"].get("grad_clip", 0.0) or None
-    trainer = Trainer(model, opt, _loss(rd.task), metrics=metric, grad_clip=clip)
-    if history is not None:
-        trainer.history.history.update({k: list(v) for k, v in history.items()})
     if start < epochs:
         trainer.fit(train_loader, epochs=epochs, validation=val_loader, callbacks=callbacks,
-                    initial_epoch=start, verbose=verbose)
+                    verbose=verbose, checkpoint=str(run_dir / CKPT))
     out = _predict(model, rd.x_test)
     res = _test_metrics(rd, out)
     _write_outputs(run_dir, cfg, rd, model, trainer.history.history, res)

@@ -28,7 +28,7 @@ DEFAULT = {
     "optim": {"name": "adam", "lr": 2e-3, "weight_decay": 0.0},
     "schedule": {"name": "onecycle"},
     "train": {"epochs": 20, "seed": 0, "early_stopping": 0, "tensorboard": False,
-              "out_dir": "runs", "grad_clip": 0.0, "checkpoint_every": 1},
+              "out_dir": "runs", "grad_clip": 0.0},
 }
 
 _NUM = (int, float)
@@ -48,7 +48,7 @@ SCHEMA = {
                  "t_max": int, "eta_min": _NUM, "warmup_epochs": int, "max_lr": _NUM,
                  "patience": int, "factor": _NUM},
     "train": {"epochs": int, "seed": int, "early_stopping": int, "tensorboard": bool,
-              "out_dir": str, "grad_clip": _NUM, "checkpoint_every": int, "metrics": list},
+              "out_dir": str, "grad_clip": _NUM},
 }
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "nadam")
 SCHEDULES = ("none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",

@@ -13,6 +13,8 @@ Example:
 
 from .core import DatasetSplit, list_datasets, load, make_windows
 from .download import default_cache_dir, download, load_csv_url
+from .text import (load_fine_foods, load_python_docs, make_digit_seq2seq,  # noqa: F401
+                   make_entity_tagging)
 
 list = list_datasets  # noqa: A001  (lamina.datasets.list(), like torchvision/tfds listings)
 

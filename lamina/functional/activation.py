@@ -27,8 +27,24 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TANH_K = math.sqrt(2.0 / math.pi)
 
 
+_EXPIT = {}  # array module -> SciPy's / CuPy's ``expit`` ufunc (imported on first use)
+
+
+def _expit(xp):
+    if xp is B.np:
+        from scipy.special import expit
+    else:  # pragma: no cover - GPU only
+        from cupyx.scipy.special import expit
+    _EXPIT[xp] = expit
+    return expit
+
+
 def _sigmoid(xp, x):
-    """exp only of -|x|: no overflow for any x."""
+    """No overflow for any x. float32/float64 take ``expit`` (one ufunc, no temporaries);
+    other dtypes exponentiate only -|x|."""
+    if x.dtype.char in "fd":
+        f = _EXPIT.get(xp)
+        return (f or _expit(xp))(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 

@@ -65,6 +65,57 @@ def _as4d(a):
     return a[:, :, None, :] if a.ndim == 3 else a
 
 
+# ----------------------------------------------------------------------------- depthwise
+def _depthwise_forward(xp, x, w, bias, g):
+    """Depthwise convolution (``groups == C == g.c``, ``w`` ``(C*m, 1, kh, kw)``): ``kh*kw``
+    broadcast multiply-adds on channels-last views, no im2col. Returns ``(y, xpd)`` with ``xpd``
+    the padded channels-last input (kept for the weight gradient)."""
+    m = w.shape[0] // g.c
+    xv = K.pad_channels_last(x, g).transpose(0, 3, 1, 2)        # (N, C, Hp, Wp) view
+    buf = K.alloc(xp, (g.n, g.oh, g.ow, g.c, m), x.dtype)
+    y5 = buf.transpose(0, 3, 4, 1, 2)                           # (N, C, m, OH, OW) view
+    wr = w.reshape(g.c, m, g.kh, g.kw)
+
+    def run(lo, hi):
+        ys, xs = y5[lo:hi], xv[lo:hi]
+        ys[...] = 0
+        for i in range(g.kh):
+            for j in range(g.kw):
+                ys += K.window(xs, i, j, g)[:, :, None] * wr[:, :, i, j, None, None]
+    K.parallel_for(g.n, run, buf.size * g.kh * g.kw)
+    y = buf.reshape(g.n, g.oh, g.ow, g.c * m).transpose(0, 3, 1, 2)
+    if bias is not None:
+        K.add_channel_bias(y, bias)
+    return y, xv
+
+
+def _depthwise_grad_input(xp, gy, w, g):
+    m = w.shape[0] // g.c
+    gy5 = gy.reshape(g.n, g.c, m, g.oh, g.ow)
+    wr = w.reshape(g.c, m, g.kh, g.kw)
+    view = K.alloc(xp, (g.n, g.hp, g.wp, g.c), gy.dtype).transpose(0, 3, 1, 2)
+
+    def run(lo, hi):
+        part, gs = view[lo:hi], gy5[lo:hi]
+        part[...] = 0
+        for i in range(g.kh):
+            for j in range(g.kw):
+                t = gs * wr[:, :, i, j, None, None]
+                K.window(part, i, j, g)[...] += t[:, :, 0] if m == 1 else t.sum(2)
+    K.parallel_for(g.n, run, gy.size * g.kh * g.kw)
+    return view[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
+
+
+def _depthwise_grad_weight(xp, gy, xv, g):
+    m = gy.shape[1] // g.c
+    gy5 = gy.reshape(g.n, g.c, m, g.oh, g.ow)
+    dw = xp.empty((g.c, m, g.kh, g.kw), gy.dtype)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            dw[:, :, i, j] = xp.einsum("nchw,ncmhw->cm", K.window(xv, i, j, g), gy5)
+    return dw.reshape(g.c * m, 1, g.kh, g.kw)
+
+
 class Conv2dFn(Function):
     """Grouped 2-D convolution; attributes ``g`` (per-group :class:`ConvGeom`), ``groups``."""
 
@@ -77,12 +128,12 @@ class Conv2dFn(Function):
             y, cols = K.conv2d_forward(x, wm, b, g)
             self.saved = (cols if need[1] else None, wm if need[0] else None, w.shape)
         elif g.c == 1:  # depthwise
-            y, xpd = K.depthwise_forward(x, w, b, g._replace(c=G))
+            y, xpd = _depthwise_forward(self.xp, x, w, b, g._replace(c=G))
             self.saved = (xpd if need[1] else None, w if need[0] else None, w.shape)
         else:
             xp = self.xp
             o = w.shape[0] // G
-            rows = xp.empty((g.rows, w.shape[0]), x.dtype)
+            rows = K.alloc(xp, (g.rows, w.shape[0]), x.dtype)
             cols_l, wm_l = [], []
             for k in range(G):
                 wm = K.weight_matrix(w[k * o:(k + 1) * o])
@@ -90,9 +141,9 @@ class Conv2dFn(Function):
                 rows[:, k * o:(k + 1) * o] = cols @ wm.T
                 cols_l.append(cols if need[1] else None)
                 wm_l.append(wm)
-            if b is not None:
-                rows += b
             y = rows.reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2)
+            if b is not None:
+                K.add_channel_bias(y, b)
             self.saved = (cols_l, wm_l if need[0] else None, w.shape)
         return y[:, :, 0, :] if self.one_d else y
 
@@ -104,7 +155,7 @@ class Conv2dFn(Function):
         gy = _as4d(gy)
         gx = gw = gb = None
         if nb:
-            gb = gy.sum(axis=(0, 2, 3))
+            gb = K.channel_sums(gy)
         if G == 1:
             gy2 = K.rows_of(gy)
             if nw:
@@ -114,16 +165,16 @@ class Conv2dFn(Function):
         elif g.c == 1:
             gd = g._replace(c=G)      # the depthwise kernels see all channels
             if nw:
-                gw = K.depthwise_grad_weight(gy, saved, gd)
+                gw = _depthwise_grad_weight(xp, gy, saved, gd)
             if nx:
-                gx = K.depthwise_grad_input(gy, wsaved, gd)
+                gx = _depthwise_grad_input(xp, gy, wsaved, gd)
         else:
             gy2 = K.rows_of(gy)
             o = wshape[0] // G
             if nw:
                 gw = xp.empty(wshape, gy.dtype)
             if nx:
-                buf = xp.empty((g.n, g.h, g.w, g.c * G), gy.dtype)
+                buf = K.alloc(xp, (g.n, g.h, g.w, g.c * G), gy.dtype)
             for k in range(G):
                 gk = gy2[:, k * o:(k + 1) * o]
                 if nw:
@@ -155,13 +206,13 @@ class ConvTranspose2dFn(Function):
         if G == 1:
             y = K.conv2d_grad_input(x2, wms[0], g)
         else:
-            buf = xp.empty((g.n, g.h, g.w, g.c * G), x.dtype)
+            buf = K.alloc(xp, (g.n, g.h, g.w, g.c * G), x.dtype)
             for k in range(G):
                 yk = K.conv2d_grad_input(x2[:, k * cin:(k + 1) * cin], wms[k], g)
                 buf[..., k * g.c:(k + 1) * g.c] = yk.transpose(0, 2, 3, 1)
             y = buf.transpose(0, 3, 1, 2)
         if b is not None:
-            y += b[:, None, None]          # y is a fresh buffer
+            K.add_channel_bias(y, b)       # y is a fresh buffer
         self.saved = (x2 if need[1] else None, wms if need[0] else None, w.shape)
         return y[:, :, 0, :] if self.one_d else y
 
@@ -173,10 +224,10 @@ class ConvTranspose2dFn(Function):
         gy = _as4d(gy)
         gx = gw = gb = None
         if nb:
-            gb = gy.sum(axis=(0, 2, 3))
+            gb = K.channel_sums(gy)
         cin = wshape[0] // G
         if nx:
-            rows = xp.empty((g.rows, wshape[0]), gy.dtype)
+            rows = K.alloc(xp, (g.rows, wshape[0]), gy.dtype)
         if nw:
             gw = xp.empty(wshape, gy.dtype)
         for k in range(G):

@@ -7,6 +7,7 @@ fastest scatter NumPy offers (several times faster than a 2-D ``add.at``).
 
 from __future__ import annotations
 
+from .. import backend as B
 from ..autograd.function import Function
 from ..errors import DTypeError, check, op_error
 from ._util import unwrap
@@ -56,6 +57,8 @@ def embedding(input, weight, padding_idx=None):
         (2, 2, 3)
     """
     ids, w = unwrap(input), unwrap(weight)
+    if not isinstance(ids, B.ndarray_types):  # a list of ids
+        ids = B.np.asarray(ids)
     check(w.ndim == 2, "embedding", "a 2-D weight (num_embeddings, embedding_dim)",
           f"weight of shape {tuple(w.shape)}")
     if ids.dtype.kind not in "iu":

@@ -85,46 +85,20 @@ def _pool_geom(op, s4, dims, kernel, stride, padding, dilation, ceil_mode) -> K.
                       p[0], his[0], p[1], his[1], outs[0], outs[1])
 
 
-def _offsets(g):
-    return [(i, j) for i in range(g.kh) for j in range(g.kw)]
-
-
 def _recording(fn) -> bool:
     return getattr(fn, "needs_input_grad", None) is not None
 
 
 # ----------------------------------------------------------------------------- max pooling
 class MaxPool2dFn(Function):
-    """Max over each window; ``idx`` (uint8/int32 offset of the first max) drives backward."""
+    """Max over each window; the offset of each window's first maximum drives backward."""
 
     def forward(self, x):
-        xp, g = self.xp, self.g
         x4 = _to4(x, self.dims, self.batched)
         self.order = K.layout_order(x4)
         need = _recording(self) or self.return_indices
-        pads = (g.pt, g.pb, g.pl, g.pr)
-        if g.kh == g.kw == g.sh == g.sw == 2 and g.dh == g.dw == 1 and not any(pads):
-            a, b, c, d = (K.window(x4, i, j, g) for i, j in _offsets(g))
-            y = xp.maximum(a, b)
-            if need:              # first max wins ties: a strict '>' moves to a later offset
-                i1 = (b > a).view(xp.uint8)
-                m2 = xp.maximum(c, d)
-                i2 = (d > c).view(xp.uint8)
-                idx = xp.where(m2 > y, i2 + xp.uint8(2), i1)
-                xp.maximum(y, m2, out=y)
-            else:
-                xp.maximum(y, c, out=y)
-                xp.maximum(y, d, out=y)
-        else:
-            xpd = K.pad_spatial(x4, pads, -float("inf"))
-            views = [K.window(xpd, i, j, g) for i, j in _offsets(g)]
-            y = views[0].copy(order="K")
-            idx = xp.zeros(y.shape, xp.uint8 if len(views) < 256 else xp.int32) if need else None
-            for k, v in enumerate(views[1:], 1):
-                if need:
-                    xp.copyto(idx, k, where=v > y)
-                xp.maximum(y, v, out=y)
-        self.saved = (idx,) if need else (None,)
+        y, idx = K.max_pool2d_forward(x4, self.g, need)
+        self.saved = (idx,)
         y = _from4(y, self.dims, self.batched)
         if not self.return_indices:
             return y
@@ -133,28 +107,14 @@ class MaxPool2dFn(Function):
     def _flat_indices(self, idx):
         """PyTorch's indices: position ``h * W + w`` in each unpadded input plane (int64)."""
         xp, g = self.xp, self.g
-        idx = idx.astype(xp.int64)
+        idx = K.max_pool_offsets(idx).astype(xp.int64)
         hh = (xp.arange(g.oh)[:, None] * g.sh - g.pt) + (idx // g.kw) * g.dh
         ww = (xp.arange(g.ow) * g.sw - g.pl) + (idx % g.kw) * g.dw
         return hh * g.w + ww
 
     def backward(self, gy, gind=None):
-        xp, g = self.xp, self.g
-        (idx,) = self.saved
         gy = _to4(gy, self.dims, self.batched)
-        pads = (g.pt, g.pb, g.pl, g.pr)
-        shape = (g.n, g.c, g.hp, g.wp)
-        covered = g.sh == g.kh and g.sw == g.kw and g.dh == g.dw == 1 and not any(pads) \
-            and g.oh * g.sh == g.h and g.ow * g.sw == g.w
-        dxp = K.empty_in_order(xp, shape, self.order, gy.dtype, None if covered else 0)
-        overlap = g.sh < g.dh * (g.kh - 1) + 1 or g.sw < g.dw * (g.kw - 1) + 1
-        for k, (i, j) in enumerate(_offsets(g)):
-            v = K.window(dxp, i, j, g)
-            if overlap:
-                v += gy * (idx == k)
-            else:                 # disjoint windows: write each offset's share directly
-                xp.multiply(gy, idx == k, out=v)
-        dx = dxp[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
+        dx = K.max_pool2d_backward(gy, self.saved[0], self.g, self.order)
         return (_from4(dx, self.dims, self.batched),)
 
 
@@ -211,36 +171,17 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 # ----------------------------------------------------------------------------- average pooling
 class AvgPool2dFn(Function):
     def forward(self, x):
-        xp, g = self.xp, self.g
         x4 = _to4(x, self.dims, self.batched)
         self.order = K.layout_order(x4)
-        pads = (g.pt, g.pb, g.pl, g.pr)
         if self.divisor_override:
-            inv = 1.0 / self.divisor_override
+            self.scale = 1.0 / self.divisor_override
         else:
-            inv = K.avg_pool_scale(xp, g, self.count_include_pad, x.dtype)
-        self.inv = inv
-        xpd = K.pad_spatial(x4, pads, 0.0)
-        views = [K.window(xpd, i, j, g) for i, j in _offsets(g)]
-        y = views[0].copy(order="K")
-        for v in views[1:]:
-            y += v
-        y *= inv
-        return _from4(y, self.dims, self.batched)
+            self.scale = K.avg_pool_scale(self.xp, self.g, self.count_include_pad, x.dtype)
+        return _from4(K.avg_pool2d_forward(x4, self.g, self.scale), self.dims, self.batched)
 
     def backward(self, gy):
-        xp, g = self.xp, self.g
-        gy = _to4(gy, self.dims, self.batched) * self.inv
-        shape = (g.n, g.c, g.hp, g.wp)
-        dxp = K.empty_in_order(xp, shape, self.order, gy.dtype, 0)
-        overlap = g.sh < g.kh or g.sw < g.kw
-        for i, j in _offsets(g):
-            v = K.window(dxp, i, j, g)
-            if overlap:
-                v += gy
-            else:
-                v[...] = gy
-        dx = dxp[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
+        gy = _to4(gy, self.dims, self.batched)
+        dx = K.avg_pool2d_backward(gy, self.g, self.scale, self.order)
         return (_from4(dx, self.dims, self.batched),)
 
 
@@ -335,14 +276,47 @@ def _out_sizes(op, output_size, s4, dims):
     return (1,) + o if dims == 1 else o
 
 
+def _adaptive_bins(xp, size: int, out: int):
+    """PyTorch's adaptive bins ``[floor(i*size/out), ceil((i+1)*size/out))`` as two arrays."""
+    i = xp.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _adaptive_avg_matrix(xp, size: int, out: int, dtype):
+    """``(out, size)`` matrix averaging each adaptive bin (rows sum to 1)."""
+    start, end = _adaptive_bins(xp, size, out)
+    j = xp.arange(size)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _adaptive_taps(xp, size: int, out: int):
+    """``(out, k_max)`` input indices of each adaptive bin, the last one repeated to fill."""
+    start, end = _adaptive_bins(xp, size, out)
+    km = int((end - start).max())
+    return xp.minimum(start[:, None] + xp.arange(km), end[:, None] - 1)
+
+
+def _nearest_index(xp, size: int, out: int, scale):
+    """PyTorch's ``nearest`` source indices: ``min(floor(o * s), size - 1)`` with the float32
+    ``s = 1/scale`` (or ``size/out`` when ``scale`` is None); exact for 1x and 2x."""
+    if out == size:
+        return xp.arange(out)
+    if out == 2 * size:
+        return xp.arange(out) // 2
+    s = xp.float32(1.0 / scale if scale else size / out)
+    src = xp.floor(xp.arange(out).astype(xp.float32) * s).astype(xp.int64)
+    return xp.minimum(src, size - 1)
+
+
 class AdaptiveAvgPool2dFn(Function):
     """``y = A_h @ x @ A_w.T`` with bin-averaging matrices (exact PyTorch bins, any sizes)."""
 
     def forward(self, x):
         x4 = _to4(x, self.dims, self.batched)
         h, w = x4.shape[2:]
-        self.ah = K.adaptive_avg_matrix(self.xp, h, self.out[0], x.dtype)
-        self.aw = K.adaptive_avg_matrix(self.xp, w, self.out[1], x.dtype)
+        self.ah = _adaptive_avg_matrix(self.xp, h, self.out[0], x.dtype)
+        self.aw = _adaptive_avg_matrix(self.xp, w, self.out[1], x.dtype)
         return _from4(self.ah @ (x4 @ self.aw.T), self.dims, self.batched)
 
     def backward(self, gy):
@@ -357,8 +331,8 @@ class AdaptiveMaxPool2dFn(Function):
         xp = self.xp
         x4 = _to4(x, self.dims, self.batched)
         n, c, h, w = x4.shape
-        rows = K.adaptive_taps(xp, h, self.out[0])                 # (OH, kh_max)
-        cols = K.adaptive_taps(xp, w, self.out[1])
+        rows = _adaptive_taps(xp, h, self.out[0])                 # (OH, kh_max)
+        cols = _adaptive_taps(xp, w, self.out[1])
         khm, kwm = rows.shape[1], cols.shape[1]
         oh, ow = self.out
         win = x4[:, :, rows[:, :, None, None], cols[None, None]]    # (N, C, OH, kh, OW, kw)
@@ -576,7 +550,7 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     xp = B.get_array_module(unwrap(x))
     ins4, outs4, sc4 = ((1,) + ins, (1,) + outs, (None,) + scales) if dims == 1 \
         else (ins, outs, scales)
-    hi, wi = (K.nearest_index(xp, i, o, s) for i, o, s in zip(ins4, outs4, sc4))
+    hi, wi = (_nearest_index(xp, i, o, s) for i, o, s in zip(ins4, outs4, sc4))
     reps = None
     if all(o % i == 0 for i, o in zip(ins4, outs4)):
         r = tuple(o // i for i, o in zip(ins4, outs4))

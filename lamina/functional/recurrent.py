@@ -15,10 +15,12 @@ Gate layouts are PyTorch's (rows of ``W_ih``/``W_hh``):
 Gate rows are pre-scaled once per forward (by -1 for sigmoid gates, -2 for the LSTM's tanh gate,
 exact in binary floating point), so one ``1 / (1 + exp(.))`` pass evaluates every gate of a step:
 ``sigmoid(a)`` directly and ``tanh(a) = 2 sigmoid(2a) - 1``; ``exp`` overflowing to ``inf`` gives
-the exact limit 0. Variable-length batches use a ``(T, N)`` mask: a masked
-step keeps the previous state (no update, no gradient into its gates), its output is zero, the
-final state is the state at each sequence's last valid step and the reverse direction starts
-there, exactly like PyTorch's packed sequences.
+the exact limit 0.
+
+Variable-length batches use a ``(T, N)`` mask: a masked step keeps the previous state (no update,
+no gradient into its gates), its output is zero, the final state is the state at each
+sequence's last valid step and the reverse direction starts there, exactly like PyTorch's packed
+sequences.
 """
 
 from __future__ import annotations
@@ -278,7 +280,7 @@ class RecurrentLayer(Function):
 
     def backward(self, dy, dh_n, dc_n=None):
         cache, w_ih, w_hh = self.saved
-        if self.batch_first:
+        if self.batch_first and dy is not None:  # dy is None when only h_n was used
             dy = dy.swapaxes(0, 1)
         g = _seq_backward(self.xp, self.mode, cache, w_ih, w_hh, dy, dh_n, dc_n, self.mask,
                           self.reverse, self.needs_input_grad)
@@ -382,6 +384,10 @@ def rnn_layer(input, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, 
           "only one of bias_ih, bias_hh")
     if mode != "lstm":
         check(c0 is None, op, "c0=None (only lstm has a cell state)", "a c0")
+    n = xs[0] if batch_first else xs[1]
+    for name, s in (("h0", h0), ("c0", c0)):
+        check(s is None or tuple(unwrap(s).shape) == (n, H), op, f"{name} of shape {(n, H)}",
+              f"{tuple(unwrap(s).shape) if s is not None else None}")
     m = _prepare_mask(op, unwrap(input), lengths, mask, batch_first)
     return RecurrentLayer.apply(input, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
                                 mode=mode, mask=m, reverse=bool(reverse),

@@ -41,9 +41,22 @@ def _keep(g, shape, axes, keepdims):
     return g if keepdims else g.reshape(_keep_shape(shape, axes))
 
 
-def _expand(g, shape, axes, keepdims, xp):
-    """Broadcast a reduced gradient back to the input shape."""
-    return xp.broadcast_to(_keep(g, shape, axes, keepdims), shape)
+_FRESH_MAX = 4096  # up to this many elements a filled array beats broadcast_to's overhead
+
+
+def _expand(g, shape, axes, keepdims, xp, size):
+    """Broadcast a reduced gradient back to the input shape (``size`` elements). ``axes`` None
+    means a full reduction (``g`` already broadcasts). Small results are fresh arrays, large
+    ones read-only broadcast views; when nothing repeats it is a reshape."""
+    if axes is not None:
+        g = _keep(g, shape, axes, keepdims)
+    if g.size == size:
+        return g.reshape(shape)
+    if size <= _FRESH_MAX:
+        out = xp.empty(shape, g.dtype)
+        out[...] = g
+        return out
+    return xp.broadcast_to(g, shape)
 
 
 def _count(shape, axes) -> int:
@@ -60,23 +73,23 @@ def _drop(y, axes, keepdims):
 
 class Sum(Function):
     def forward(self, x):
-        self.shape = x.shape
-        self.axes = norm_axis(self.axis, x.ndim)
+        self.shape, self.size = x.shape, x.size
+        self.axes = None if self.axis is None else norm_axis(self.axis, x.ndim)
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        return (_expand(gy, self.shape, self.axes, self.keepdims, self.xp),)
+        return (_expand(gy, self.shape, self.axes, self.keepdims, self.xp, self.size),)
 
 
 class Mean(Function):
     def forward(self, x):
-        self.shape = x.shape
-        self.axes = norm_axis(self.axis, x.ndim)
+        self.shape, self.size = x.shape, x.size
+        self.axes = None if self.axis is None else norm_axis(self.axis, x.ndim)
         return x.mean(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        n = _count(self.shape, self.axes)
-        return (_expand(gy / n, self.shape, self.axes, self.keepdims, self.xp),)
+        n = self.size if self.axes is None else _count(self.shape, self.axes)
+        return (_expand(gy / n, self.shape, self.axes, self.keepdims, self.xp, self.size),)
 
 
 class Var(Function):

@@ -18,6 +18,7 @@ from .. import backend as B
 from .. import functional as F
 from ..autograd.creation import rand_like, randn_like, tensor
 from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
 from ..errors import check
 from ..nn.activation import get_activation
 from ..nn.containers import Sequential
@@ -29,7 +30,7 @@ from ..train import Trainer, split_batch
 from .mlp import MLP
 
 __all__ = ["Autoencoder", "DenoisingAutoencoder", "SparseAutoencoder", "gaussian_noise",
-           "masking_noise", "reconstruction_step", "fit_reconstruction"]
+           "masking_noise", "reconstruction_step", "fit_reconstruction", "as_model_dtype"]
 
 np = B.np
 
@@ -61,6 +62,14 @@ def masking_noise(p: float = 0.25):
     """
     check(0 <= p < 1, "masking_noise", "0 <= p < 1", repr(p))
     return lambda x: x * (rand_like(x) >= p).astype(x.dtype)
+
+
+def as_model_dtype(model, X):
+    """Host array ``X`` in the dtype of ``model``'s parameters (float64 data would otherwise
+    upcast every step)."""
+    first = next(iter(model.parameters()), None)
+    dtype = B.get_default_dtype() if first is None else first.dtype
+    return np.asarray(B.to_host(X.data if isinstance(X, Tensor) else X), dtype=dtype)
 
 
 def reconstruction_step(trainer, batch) -> dict:
@@ -106,7 +115,8 @@ def fit_reconstruction(model, X, epochs=20, batch_size=64, lr=1e-3, validation=N
     trainer = Trainer(model, Adam(model.parameters(), lr=lr, weight_decay=weight_decay),
                       loss_fn=val_loss or F.mse_loss, metrics=(), step_fn=reconstruction_step,
                       grad_clip=grad_clip)
-    val = None if validation is None else (validation, validation)
+    X = as_model_dtype(model, X)
+    val = None if validation is None else (as_model_dtype(model, validation),) * 2
     hist = trainer.fit((X, X), epochs=epochs, batch_size=batch_size, validation=val,
                        callbacks=callbacks, verbose=verbose)
     model.eval()
@@ -236,6 +246,7 @@ class Autoencoder(Module):
         return fit_reconstruction(self, X, epochs, batch_size, lr, validation, **kwargs)
 
     def _batched(self, X, fn, batch_size):
+        X = as_model_dtype(self, X)
         was = self.training
         self.eval()
         out = []
@@ -257,7 +268,7 @@ class Autoencoder(Module):
 
     def reconstruction_error(self, X, batch_size: int = 512):
         """Mean squared reconstruction error of each sample: (N,) host array."""
-        X = np.asarray(X)
+        X = as_model_dtype(self, X)
         r = self.reconstruct(X, batch_size)
         return ((r - X) ** 2).reshape(len(X), -1).mean(axis=1)
 

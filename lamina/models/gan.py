@@ -15,6 +15,8 @@ callbacks and logs: ``Trainer(gan, step_fn=gan.train_step, metrics=())``, or :me
 
 from __future__ import annotations
 
+import copy
+
 from .. import backend as B
 from .. import functional as F
 from ..autograd.creation import full, randn, tensor
@@ -28,6 +30,7 @@ from ..nn.module import Module
 from ..nn.normalization import BatchNorm1d, BatchNorm2d
 from ..optim import Adam
 from ..train import Trainer, split_batch
+from .autoencoder import as_model_dtype
 
 __all__ = ["GAN", "mlp_gan", "dcgan_digits", "dcgan_mnist", "save_image_grid"]
 
@@ -46,6 +49,9 @@ class GAN(Module):
         g_optimizer, d_optimizer (Optimizer, optional): default
             ``Adam(lr=2e-4, betas=(0.5, 0.999))`` over each network's parameters (DCGAN).
         d_steps (int): discriminator updates per generator update. Default 1.
+        ema_decay (float, optional): keep an exponential moving average of the generator's
+            weights (Yazici et al., "The Unusual Effectiveness of Averaging in GAN Training",
+            ICLR 2019) in ``ema_generator``; :meth:`sample` then uses it. Default None.
 
     Shape:
         ``forward(z)``: (N, latent_dim) -> generated samples.
@@ -59,11 +65,13 @@ class GAN(Module):
 
     def __init__(self, generator: Module, discriminator: Module, latent_dim: int,
                  label_smoothing: float = 0.0, g_optimizer=None, d_optimizer=None,
-                 d_steps: int = 1):
+                 d_steps: int = 1, ema_decay: float | None = None):
         super().__init__()
         check(0 <= label_smoothing < 1, "GAN", "0 <= label_smoothing < 1",
               repr(label_smoothing))
         check(d_steps >= 1, "GAN", "d_steps >= 1", repr(d_steps))
+        check(ema_decay is None or 0 < ema_decay < 1, "GAN", "ema_decay None or in (0, 1)",
+              repr(ema_decay))
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim, self.label_smoothing = int(latent_dim), float(label_smoothing)
         self.d_steps = int(d_steps)
@@ -71,6 +79,20 @@ class GAN(Module):
                                                betas=(0.5, 0.999))
         self.d_optimizer = d_optimizer or Adam(discriminator.parameters(), lr=2e-4,
                                                betas=(0.5, 0.999))
+        self.ema_decay = ema_decay
+        self.ema_generator = None
+        if ema_decay is not None:
+            self.ema_generator = copy.deepcopy(generator).freeze()
+
+    def _update_ema(self) -> None:
+        d = self.ema_decay
+        for pe, p in zip(self.ema_generator.parameters(), self.generator.parameters()):
+            pe.data *= d
+            pe.data += (1.0 - d) * p.data
+        for me, m in zip(self.ema_generator.modules(), self.generator.modules()):
+            for k, v in m._buffers.items():  # batch-norm statistics follow the live model
+                if v is not None:
+                    me._buffers[k] = v.copy()
 
     def noise(self, n: int):
         """``n`` latent vectors z ~ N(0, I) from the seeded generator: (n, latent_dim)."""
@@ -121,6 +143,8 @@ class GAN(Module):
         g_loss = self.generator_loss(n)
         g_loss.backward()
         self.g_optimizer.step()
+        if self.ema_generator is not None:
+            self._update_ema()
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item(),
                 "d_real": F.sigmoid(d_real).mean().item(),
                 "d_fake": F.sigmoid(d_fake).mean().item()}
@@ -131,6 +155,7 @@ class GAN(Module):
         Returns:
             History: per-epoch means of ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
         """
+        X = as_model_dtype(self, X)
         trainer = Trainer(self, None, None, metrics=(), step_fn=self.train_step)
         hist = trainer.fit((X, X), epochs=epochs, batch_size=batch_size, callbacks=callbacks,
                            verbose=verbose)
@@ -138,17 +163,20 @@ class GAN(Module):
         return hist
 
     def sample(self, n: int):
-        """``n`` generated samples (eval mode, no gradients) as a host array."""
+        """``n`` generated samples (eval mode, no gradients; the averaged generator when
+        ``ema_decay`` is set) as a host array."""
         was = self.training
         self.eval()
+        g = self.ema_generator if self.ema_generator is not None else self.generator
         try:
             with no_grad():
-                return B.to_host(self.generator(self.noise(n)).data)
+                return B.to_host(g(self.noise(n)).data)
         finally:
             self.train(was)
 
     def score(self, X, batch_size: int = 512):
         """Discriminator probability that each row of the array ``X`` is real: (N,)."""
+        X = as_model_dtype(self, X)
         was = self.training
         self.eval()
         out = []
@@ -162,19 +190,21 @@ class GAN(Module):
         return np.concatenate(out)
 
 
-def mlp_gan(out_features: int, latent_dim: int = 32, hidden: int = 256):
-    """A fully connected generator/discriminator pair for flat data in [0, 1].
+def mlp_gan(out_features: int, latent_dim: int = 32, hidden: int = 128):
+    """A fully connected generator/discriminator pair for flat data in [0, 1]: G has two
+    Linear-BatchNorm-LeakyReLU(0.2) blocks and a sigmoid output, D two Linear-LeakyReLU(0.2)
+    blocks and one logit.
 
     Args:
         out_features (int): data size (64 for 8x8 digits).
         latent_dim (int): size of z. Default 32.
-        hidden (int): width of the hidden layers. Default 256.
+        hidden (int): width of the hidden layers. Default 128.
 
     Returns:
         tuple: ``(generator, discriminator)``; G ends in a sigmoid, D outputs a logit.
     """
-    g = Sequential(Linear(latent_dim, hidden), BatchNorm1d(hidden), ReLU(),
-                   Linear(hidden, hidden), BatchNorm1d(hidden), ReLU(),
+    g = Sequential(Linear(latent_dim, hidden), BatchNorm1d(hidden), LeakyReLU(0.2),
+                   Linear(hidden, hidden), BatchNorm1d(hidden), LeakyReLU(0.2),
                    Linear(hidden, out_features), Sigmoid())
     d = Sequential(Linear(out_features, hidden), LeakyReLU(0.2),
                    Linear(hidden, hidden), LeakyReLU(0.2), Linear(hidden, 1))
@@ -188,7 +218,8 @@ def _dcgan(latent_dim, base, size, channels):
                    ConvTranspose2d(2 * base, base, 4, stride=2, padding=1), BatchNorm2d(base),
                    ReLU(), ConvTranspose2d(base, channels, 4, stride=2, padding=1), Sigmoid())
     d = Sequential(Conv2d(channels, base, 3, stride=2, padding=1), LeakyReLU(0.2),
-                   Conv2d(base, 2 * base, 3, stride=2, padding=1), LeakyReLU(0.2),
+                   Conv2d(base, 2 * base, 3, stride=2, padding=1), BatchNorm2d(2 * base),
+                   LeakyReLU(0.2),
                    Flatten(), Linear(2 * base * s * s, 1))
     return g, d
 
@@ -198,7 +229,7 @@ def dcgan_digits(latent_dim: int = 32, base: int = 32):
 
     G: Linear -> (2 base, 2, 2) -> ConvTranspose 4x4/2 -> (base, 4, 4) -> ConvTranspose 4x4/2
     -> (1, 8, 8) sigmoid, batch norm and ReLU between. D: two 3x3 stride-2 convolutions with
-    LeakyReLU(0.2) and a Linear to one logit.
+    LeakyReLU(0.2) (batch norm on the second, as in DCGAN) and a Linear to one logit.
 
     Args:
         latent_dim (int): size of z. Default 32.
@@ -249,7 +280,8 @@ def save_image_grid(images, path, nrow: int | None = None, cmap: str = "gray",
     n = len(imgs)
     ncol = nrow or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / ncol))
-    fig = Figure(figsize=(scale * ncol, scale * rows + (0.4 if title else 0)))
+    head = 0.35 if title else 0.0
+    fig = Figure(figsize=(scale * ncol, scale * rows + head))
     FigureCanvasAgg(fig)
     for i in range(rows * ncol):
         ax = fig.add_subplot(rows, ncol, i + 1)
@@ -258,6 +290,7 @@ def save_image_grid(images, path, nrow: int | None = None, cmap: str = "gray",
             ax.imshow(imgs[i], cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     if title:
         fig.suptitle(title)
-    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, wspace=0.06, hspace=0.06,
+                        top=1.0 - (head + 0.01 * scale * rows) / (scale * rows + head))
     fig.savefig(path, dpi=100)
     return path

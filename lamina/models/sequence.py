@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..errors import check
+from ..nn.activation import ReLU
 from ..nn.containers import Sequential
 from ..nn.conv import Conv1d
 from ..nn.layers import Dropout, Linear
 from ..nn.module import Module
 from ..nn.normalization import BatchNorm1d
-from ..nn.activation import ReLU
 from ..nn.pooling import MaxPool1d
 from ..nn.recurrent import GRU, LSTM
 

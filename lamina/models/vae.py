@@ -23,7 +23,7 @@ from ..autograd.grad_mode import no_grad
 from ..errors import check
 from ..nn.containers import Sequential
 from ..nn.module import Module
-from .autoencoder import fit_reconstruction
+from .autoencoder import as_model_dtype, fit_reconstruction
 from .mlp import MLP
 
 __all__ = ["VAE"]
@@ -161,6 +161,7 @@ class VAE(Module):
 
     # ------------------------------------------------------------------ inference
     def _batched(self, X, fn, batch_size=512):
+        X = as_model_dtype(self, X)
         was = self.training
         self.eval()
         out = []

@@ -33,6 +33,7 @@ class Module:
         object.__setattr__(self, "_forward_hooks", [])
         object.__setattr__(self, "_forward_pre_hooks", [])
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_frozen_eval", False)
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -167,13 +168,20 @@ class Module:
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> "Module":
         """Set training mode recursively (dropout active, batch norm uses batch statistics).
-        Children are switched through their own ``train`` so subclasses may override it."""
+        Children are switched through their own ``train`` so subclasses may override it.
+        A module frozen by ``freeze(bn_eval=True)`` that keeps running statistics (BatchNorm)
+        stays in eval mode, so fine-tuning a head never moves a frozen backbone's statistics."""
         if not isinstance(mode, bool):
             raise ValueError(f"train: expected mode True or False, got {mode!r}")
-        object.__setattr__(self, "training", mode)
+        object.__setattr__(self, "training", mode and not self._held_in_eval())
         for m in self.children():
             m.train(mode)
         return self
+
+    def _held_in_eval(self) -> bool:
+        """Frozen with ``bn_eval`` and holding running statistics (``running_*`` buffers)."""
+        return self.__dict__.get("_frozen_eval", False) and any(
+            k.startswith("running_") and v is not None for k, v in self._buffers.items())
 
     def eval(self) -> "Module":
         """Set evaluation mode recursively."""
@@ -185,12 +193,45 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
-    def freeze(self) -> "Module":
-        """Stop gradients to every parameter (transfer learning); see :meth:`unfreeze`."""
-        return self.requires_grad_(False)
+    def freeze(self, bn_eval: bool = True) -> "Module":
+        """Stop gradients to every parameter (transfer learning); see :meth:`unfreeze`.
+
+        Args:
+            bn_eval (bool): also hold every layer with running statistics (BatchNorm) inside
+                this module in eval mode, now and whenever a parent calls ``train()``, so its
+                running mean and variance stay those of the pretrained network (Keras's
+                behaviour for a non-trainable BatchNormalization). Default True.
+
+        Returns:
+            self.
+
+        Example:
+            >>> model.features.freeze()      # backbone fixed, its BatchNorms in eval mode
+            >>> model.train()                # the head trains; features' BatchNorms stay eval
+        """
+        self.requires_grad_(False)
+        self._hold_running_stats(bool(bn_eval))
+        return self
 
     def unfreeze(self) -> "Module":
-        return self.requires_grad_(True)
+        """Let gradients reach every parameter again and release the layers
+        :meth:`freeze` held in eval mode (they take their parent's mode back)."""
+        self.requires_grad_(True)
+        self._hold_running_stats(False)
+        return self
+
+    def _hold_running_stats(self, hold: bool) -> None:
+        """Set the freeze flag on self and below: held layers go to eval mode, released ones
+        take their parent's mode."""
+        was_held = {id(m) for m in self.modules() if m._held_in_eval()}
+        for m in self.modules():
+            object.__setattr__(m, "_frozen_eval", hold)
+        pairs = [(None, self)] + [(m, c) for m in self.modules() for c in m.children()]
+        for parent, c in pairs:  # pre-order: a parent's mode is final before its children's
+            if c._held_in_eval():
+                object.__setattr__(c, "training", False)
+            elif id(c) in was_held and parent is not None:
+                object.__setattr__(c, "training", parent.training)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient."""

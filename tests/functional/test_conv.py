@@ -121,6 +121,7 @@ def test_conv2d_reference_and_gradcheck(rs, c, o, groups, stride, padding, dilat
 
 
 @pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:Using padding='same'")   # torch's note on even kernels
 @pytest.mark.parametrize("c,o,groups,stride,padding,dilation,bias", CONV2D_GRID)
 def test_conv2d_torch(rs, c, o, groups, stride, padding, dilation, bias):
     import torch

@@ -19,8 +19,10 @@ class GradientWarning(UserWarning):
 class GradientMonitor(Callback):
     """Record the L2 norm of each layer's weight gradient, averaged over an epoch's batches.
 
-    A layer is any module with a ``weight`` parameter; it is named by its qualified module name
-    (``"0"``, ``"encoder.fc1"``...), as in ``model.named_modules()``.
+    A layer is any module with a ``weight`` parameter of at least 2 dimensions (Linear, conv,
+    embedding...; normalization layers' 1-D scales are left out unless ``include_1d``); it is
+    named by its qualified module name (``"0"``, ``"encoder.fc1"``...), as in
+    ``model.named_modules()``.
 
     Args:
         every (int): record every ``every`` epochs. Default 1.
@@ -30,6 +32,7 @@ class GradientMonitor(Callback):
             ``vanish_ratio`` times the largest layer norm of the epoch (e.g. 1e-2). Default
             None.
         warn (bool): emit :class:`GradientWarning` (once per layer and kind). Default True.
+        include_1d (bool): also monitor 1-D weights (batch/layer norm scales). Default False.
 
     Attributes:
         norms (dict[str, list[float]]): layer name -> one mean norm per recorded epoch.
@@ -44,10 +47,10 @@ class GradientMonitor(Callback):
 
     def __init__(self, every: int = 1, vanish_threshold: float = 1e-6,
                  explode_threshold: float = 1e3, vanish_ratio: float | None = None,
-                 warn: bool = True):
+                 warn: bool = True, include_1d: bool = False):
         self.every = max(1, int(every))
         self.vanish_threshold, self.explode_threshold = vanish_threshold, explode_threshold
-        self.vanish_ratio, self.warn = vanish_ratio, warn
+        self.vanish_ratio, self.warn, self.include_1d = vanish_ratio, warn, include_1d
         self.norms: dict[str, list] = {}
         self.epochs: list[int] = []
         self.layers: list[str] = []
@@ -58,7 +61,7 @@ class GradientMonitor(Callback):
         self._params = []
         for name, m in trainer.model.named_modules():
             w = dict(m.named_parameters(recurse=False)).get("weight")
-            if w is not None and w.requires_grad:
+            if w is not None and w.requires_grad and (w.ndim >= 2 or self.include_1d):
                 self._params.append((name or type(m).__name__, w))
         self.layers = [n for n, _ in self._params]
 
@@ -86,10 +89,13 @@ class GradientMonitor(Callback):
         if self.warn:
             self._check(epoch, means)
 
-    def ratio(self, first: str | None = None, last: str | None = None) -> float:
-        """Latest norm of layer ``first`` over that of ``last`` (default: first/last layer)."""
+    def ratio(self, first: str | None = None, last: str | None = None,
+              epoch: int | None = None) -> float:
+        """Norm of layer ``first`` over that of layer ``last`` (default: the first and last
+        layers) at recorded ``epoch`` (default: the latest)."""
         first, last = first or self.layers[0], last or self.layers[-1]
-        return self.norms[first][-1] / self.norms[last][-1]
+        i = -1 if epoch is None else self.epochs.index(epoch)
+        return self.norms[first][i] / self.norms[last][i]
 
     def _check(self, epoch, means):
         top = max(means.values(), default=0.0)
