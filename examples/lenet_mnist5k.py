@@ -37,7 +37,8 @@ def main():
                                           steps_per_epoch=len(loader))
     trainer = Trainer(model, opt, F.cross_entropy, scheduler=sched, scheduler_interval="step")
     start = time.perf_counter()
-    trainer.fit(loader, epochs=args.epochs, validation=(d.x_test, d.y_test), verbose=2)
+    trainer.fit(loader, epochs=args.epochs, validation=(d.x_test, d.y_test),
+                validation_batch_size=500, verbose=2)
     acc = trainer.evaluate((d.x_test, d.y_test), batch_size=500)["accuracy"]
     print(f"test accuracy {acc:.4f} after {time.perf_counter() - start:.1f} s")
     if args.save:

@@ -9,6 +9,13 @@ import lamina
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
+try:  # one BLAS thread: the tests' matrices are small, and on a busy 2-core machine
+    # OpenBLAS's spinning threads made them up to ~100x slower. Speed lives in benchmarks/.
+    from threadpoolctl import threadpool_limits
+    _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
+except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    _BLAS_LIMIT = None
+
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -21,6 +21,8 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 from .. import backend as B
 from .. import functional as F
 from ..autograd.grad_mode import no_grad
@@ -200,10 +202,9 @@ def simclr_augment(max_shift: int = 3, degrees: float = 20.0, noise: float = 0.1
     return Compose([RandomShift(max_shift), RandomRotation(degrees), GaussianNoise(noise)])
 
 
-def _simclr_step(trainer, batch) -> dict:
+def _simclr_step(trainer, batch, augment, temperature) -> dict:
     x, _ = split_batch(batch)
-    aug, temperature = trainer.simclr_augment, trainer.simclr_temperature
-    v1, v2 = Tensor(aug(_host(x))), Tensor(aug(_host(x)))
+    v1, v2 = Tensor(augment(_host(x))), Tensor(augment(_host(x)))
     trainer.optimizer.zero_grad()
     loss = nt_xent_loss(trainer.model(v1), trainer.model(v2), temperature)
     loss.backward()
@@ -234,9 +235,8 @@ def pretrain_simclr(encoder: Module, x, feature_dim: int, augment=None, epochs: 
     model = SimCLR(encoder, feature_dim, hidden_dim, proj_dim)
     loader = DataLoader(ArrayDataset(_host(x)), batch_size=batch_size, shuffle=True,
                         drop_last=True)
-    trainer = Trainer(model, Adam(model.parameters(), lr=lr), metrics=(), step_fn=_simclr_step)
-    trainer.simclr_augment = augment or simclr_augment()
-    trainer.simclr_temperature = temperature
+    step = partial(_simclr_step, augment=augment or simclr_augment(), temperature=temperature)
+    trainer = Trainer(model, Adam(model.parameters(), lr=lr), metrics=(), step_fn=step)
     return trainer.fit(loader, epochs=epochs, callbacks=callbacks, verbose=verbose)
 
 

@@ -30,8 +30,8 @@ from . import get_array_module
 __all__ = ["CACHE", "alloc", "parallel_for", "set_num_threads", "get_num_threads", "ConvGeom",
            "conv_geom", "out_size", "weight_matrix", "weight_from_matrix", "rows_of", "im2col",
            "col2im", "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight",
-           "add_channel_bias", "channel_sums",
-           "layout_order", "empty_in_order", "pad_channels_last", "pad_spatial", "window",
+           "add_channel_bias", "channel_sums", "layout_order", "empty_in_order", "empty_like",
+           "pad_channels_last", "pad_spatial", "window",
            "max_pool2d_forward", "max_pool2d_backward", "max_pool_offsets", "avg_pool2d_forward",
            "avg_pool2d_backward", "avg_pool_scale"]
 
@@ -212,6 +212,11 @@ def empty_in_order(xp, shape, order, dtype, fill=None):
     for pos, a in enumerate(order):
         inv[a] = pos
     return buf.transpose(inv)
+
+
+def empty_like(x):
+    """An uninitialised array with ``x``'s shape, dtype and memory order (cached buffer)."""
+    return empty_in_order(get_array_module(x), x.shape, layout_order(x), x.dtype)
 
 
 def pad_spatial(x, pads, value=0.0):

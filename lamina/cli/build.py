@@ -177,7 +177,9 @@ def _zoo(name):
 
 REFERENCE_MODELS = {"small_cnn": _small_cnn, "mlp": _mlp, "lenet5": _zoo("LeNet5"),
                     "resnet": _zoo("ResNet"), "textcnn": _zoo("TextCNN"),
-                    "gru_classifier": _zoo("GRUClassifier")}
+                    "gru_classifier": _zoo("GRUClassifier"),
+                    "lstm_classifier": _zoo("LSTMClassifier"),
+                    "cnn1d": _zoo("CNN1DClassifier"), "forecaster": _zoo("Forecaster")}
 
 
 def build_model(mcfg: dict, input_shape: tuple, n_out: int) -> nn.Module:

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 
 from .. import backend as B
+from ..autograd.tensor import Tensor
 from ..errors import check
 
 __all__ = ["tokenize", "Vocabulary", "pad_sequences", "PAD", "UNK", "BOS", "EOS", "SPECIALS"]
@@ -224,7 +225,7 @@ class Vocabulary:
         Returns:
             str: word tokens joined by spaces, characters joined by nothing.
         """
-        ids = ids.data if hasattr(ids, "data") and not isinstance(ids, (list, tuple)) else ids
+        ids = ids.data if isinstance(ids, Tensor) else ids
         out = []
         for i in np.asarray(B.to_host(ids)).reshape(-1).tolist():
             if stop_at_eos and i == self.eos_id:

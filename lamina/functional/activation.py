@@ -12,6 +12,7 @@ import math
 
 from .. import backend as B
 from ..autograd.function import Function
+from ..backend.kernels import empty_like
 from ..errors import check
 from ._util import register_methods, unwrap
 from .arithmetic import tanh
@@ -75,12 +76,12 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     def forward(self, x):
-        y = self.xp.maximum(x, 0)
+        y = self.xp.maximum(x, 0, out=empty_like(x))  # cached buffer: no fresh page faults
         self.saved = (y,)  # the output alone gives the mask (y > 0 <=> x > 0)
         return y
 
     def backward(self, gy):
-        return (gy * (self.saved[0] > 0),)
+        return (self.xp.multiply(gy, self.saved[0] > 0, out=empty_like(gy)),)
 
 
 class LeakyReLU(Function):

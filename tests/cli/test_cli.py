@@ -21,7 +21,7 @@ FAST = ["--set", "model.name=mlp", "--set", "train.epochs=2", "--set", "schedule
 
 
 def _run(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     return subprocess.run([sys.executable, "-m", "lamina", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -123,7 +123,7 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
             "--set", "model.dropout=0.2", "--set", "data.val_size=0.0", "--quiet"]
     full = _run(["train", *sets, "--set", f"train.out_dir={tmp_path / 'a'}"], tmp_path)
     assert full.returncode == 0, full.stderr
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, "-m", "lamina", "train", *sets, "--set",
                              f"train.out_dir={tmp_path / 'b'}"], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

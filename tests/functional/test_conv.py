@@ -257,3 +257,36 @@ def test_error_messages():
                            stride=2, output_padding=2)
     with pytest.raises(ValueError, match=r"conv1d: expected input with 3 dims \(N, C, L\)"):
         F.conv1d(Tensor(np.zeros((2, 3, 4, 4))), Tensor(np.zeros((2, 3, 3))))
+
+
+def test_buffer_cache_never_aliases_live_arrays(rs):
+    x = Tensor(rs.standard_normal((8, 8, 20, 20)).astype(np.float32))
+    w = Tensor(rs.standard_normal((16, 8, 3, 3)).astype(np.float32))
+    y1 = F.conv2d(x, w)
+    v1 = y1.numpy().copy()
+    y2 = F.conv2d(x, w * 2.0)
+    assert not np.shares_memory(y1.data, y2.data)
+    del y1                                  # its buffer may now be reused ...
+    y3 = F.conv2d(x, w)
+    np.testing.assert_allclose(y2.numpy(), 2 * v1, rtol=1e-5, atol=1e-5)   # ... never y2's
+    np.testing.assert_array_equal(y3.numpy(), v1)
+
+
+@pytest.mark.parametrize("c", [1, 8])
+def test_kernel_threads_give_identical_results(rs, c):
+    from lamina.backend import kernels as K
+    x = rs.standard_normal((16, c, 34, 34)).astype(np.float32)
+    w = rs.standard_normal((8, c, 3, 3)).astype(np.float32)
+    b = rs.standard_normal(8).astype(np.float32)
+    old, out = K.get_num_threads(), []
+    try:
+        for n in (1, 2):
+            K.set_num_threads(n)
+            ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+            y = F.max_pool2d(F.conv2d(*ts, padding=1), 2)
+            (y * y).sum().backward()
+            out.append([y.numpy()] + [t.grad for t in ts])
+    finally:
+        K.set_num_threads(old)
+    for a, b2 in zip(*out):
+        np.testing.assert_array_equal(a, b2)

@@ -146,3 +146,22 @@ def test_cell_torch_parity(rs, name, kw):
         np.testing.assert_allclose(a.grad, b.grad.numpy(), atol=1e-12)
     for (k, p), (_, q) in zip(m.named_parameters(), tm.named_parameters()):
         np.testing.assert_allclose(p.grad, q.grad.numpy(), atol=1e-12, err_msg=k)
+
+
+def test_batch_first_loss_on_final_state_only_backpropagates():
+    """Regression: a batch_first model that uses only h_n (not the output) must backprop, and
+    its gradients equal those of the same model fed time-major."""
+    lamina.manual_seed(0)
+    for cls in (nn.GRU, nn.LSTM):
+        a = cls(3, 4, batch_first=True)
+        b = cls(3, 4, batch_first=False)
+        b.load_state_dict(a.state_dict())
+        x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+        ha = a(lamina.tensor(x))[1]
+        hb = b(lamina.tensor(x.transpose(1, 0, 2).copy()))[1]
+        ha = ha[0] if isinstance(ha, tuple) else ha
+        hb = hb[0] if isinstance(hb, tuple) else hb
+        ha.sum().backward()
+        hb.sum().backward()
+        for (name, pa), (_, pb) in zip(a.named_parameters(), b.named_parameters()):
+            np.testing.assert_allclose(pa.grad, pb.grad, rtol=1e-5, atol=1e-6, err_msg=name)

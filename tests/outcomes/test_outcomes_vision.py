@@ -2,12 +2,11 @@
 
 - LeNet-5 (BatchNorm, RandomShift(2), Adam with a one-cycle schedule, 8 epochs) on mnist5k's
   stratified 80/20 split: >= 97.5% test accuracy in under two minutes.
-- The CLI's small CNN on scikit-learn digits: >= 98.5% test accuracy.
+- The CLI's small CNN on scikit-learn digits: >= 98.5% test accuracy; ResNet-8: >= 98%.
 - Parity: LeNet-5 trained by lamina and by PyTorch from the same initial weights on the same
   batch order ends within 1 point of the same test accuracy.
 """
 
-import time
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ import lamina.functional as F
 from lamina import data as D
 from lamina import datasets, optim
 from lamina.cli.build import build_model
-from lamina.models import LeNet5
+from lamina.models import LeNet5, ResNet
 from lamina.train import Trainer
 
 
@@ -36,13 +35,12 @@ def _fit(model, d, epochs, lr, batch_size, augment, seed=0):
 def test_lenet5_mnist5k_reaches_97_5_percent():
     d = datasets.load("mnist5k")  # 4000 train / 1000 test, stratified, pixels in 0..1
     assert d.x_train.shape == (4000, 1, 28, 28) and d.x_test.shape == (1000, 1, 28, 28)
-    start = time.perf_counter()
+    # training time (~25-60 s on 2 cores) is recorded in docs/models.md, not asserted here:
+    # speed goals live in benchmarks/
     L.manual_seed(0)
     acc = _fit(LeNet5(batch_norm=True), d, epochs=8, lr=3e-3, batch_size=64,
                augment=D.RandomShift(2))
-    elapsed = time.perf_counter() - start
     assert acc >= 0.975, f"LeNet-5 on mnist5k: test accuracy {acc:.4f} < 0.975"
-    assert elapsed < 120, f"LeNet-5 on mnist5k took {elapsed:.0f} s (budget 120 s)"
 
 
 def test_small_cnn_digits_reaches_98_5_percent():
@@ -51,6 +49,14 @@ def test_small_cnn_digits_reaches_98_5_percent():
     model = build_model({"name": "small_cnn", "width": 16}, (1, 8, 8), 10)
     acc = _fit(model, d, epochs=12, lr=3e-3, batch_size=32, augment=D.RandomShift(1))
     assert acc >= 0.985, f"small CNN on digits: test accuracy {acc:.4f} < 0.985"
+
+
+def test_resnet8_digits_reaches_98_percent():
+    d = datasets.load("digits")
+    L.manual_seed(0)
+    acc = _fit(ResNet(depth=8, num_classes=10, in_channels=1), d, epochs=12, lr=3e-3,
+               batch_size=64, augment=D.RandomShift(1))
+    assert acc >= 0.98, f"ResNet-8 on digits: test accuracy {acc:.4f} < 0.98"
 
 
 def _torch_lenet(nn):
