@@ -370,9 +370,21 @@ def report_memory(torch) -> None:
         print(f"  {name:<28} {tm} {rss_s}")
 
 
+def _wait_for_quiet(limit: float = 1.5, max_wait: float = 90.0) -> None:
+    """Other processes on a 2-core machine wreck 2-thread timings (spinning BLAS/OpenMP
+    threads wait on descheduled partners): wait up to ``max_wait`` s for the 1-minute load
+    average to fall below ``limit``."""
+    t0 = time.time()
+    while os.getloadavg()[0] > limit and time.time() - t0 < max_wait:
+        time.sleep(5)
+    print(f"load average {os.getloadavg()[0]:.1f} after waiting {time.time() - t0:.0f} s "
+          f"(<= {limit} is quiet)")
+
+
 def main(threads=(2,), rounds: int = 9):
     """Print the timing tables for each thread count in ``threads``, then memory."""
     torch = torch_or_none()
+    _wait_for_quiet()
     _set_threads(torch, threads[0])
     print(f"BLAS: {blas_info()}")
     if torch is not None:

@@ -11,7 +11,7 @@ from heapq import heappop, heappush, heappushpop
 
 from .. import backend as B
 from .function import _FREED, _shapes
-from .grad_mode import HOOKS, STATE
+from .grad_mode import HOOKS, current_mode, set_mode
 from .tensor import Tensor
 
 __all__ = ["run_backward", "sum_to", "grad"]
@@ -64,16 +64,18 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         g0 = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
         if g0.shape != root.shape:
             raise RuntimeError(f"backward: expected grad of shape {root.shape}, got {g0.shape}")
-    prev = STATE.grad_enabled
-    STATE.grad_enabled = False  # backward itself records nothing
+    m = current_mode()
+    if not m.grad:
+        _backward(root, g0, retain_graph, m.anomaly)
+        return
+    set_mode(m, False, m.anomaly)  # backward itself records nothing
     try:
-        _backward(root, g0, retain_graph)
+        _backward(root, g0, retain_graph, m.anomaly)
     finally:
-        STATE.grad_enabled = prev
+        set_mode(m, True, m.anomaly)
 
 
-def _backward(root, g0, retain_graph):
-    anomaly = STATE.anomaly
+def _backward(root, g0, retain_graph, anomaly):
     hooks = HOOKS.active
     leaves: dict = {}   # id(tensor) -> [tensor, grad]
     # ids of large gradient arrays this pass allocated and still holds (safe to add into in

@@ -13,7 +13,7 @@ from __future__ import annotations
 import weakref
 
 from .. import backend as B
-from .grad_mode import NOT_DEFAULT, STATE
+from .grad_mode import NOT_DEFAULT, current_mode
 from .tensor import Tensor
 
 __all__ = ["Function", "ToDevice", "as_tensor_arg"]
@@ -156,11 +156,12 @@ class Function:
         if _HAS_CUPY:
             fn.xp = B.get_array_module(*arrays)
         record = need is not None and cls.differentiable
-        if NOT_DEFAULT[0]:  # some thread turned grad off or anomaly on: read this one's mode
-            record = record and STATE.grad_enabled
+        if NOT_DEFAULT:  # some thread turned grad off or anomaly on: read this one's mode
+            m = current_mode()
+            record = record and m.grad
             if record:
                 fn.needs_input_grad = need
-            out = _checked_forward(fn, arrays) if STATE.anomaly else fn.forward(*arrays)
+            out = _checked_forward(fn, arrays) if m.anomaly else fn.forward(*arrays)
         else:
             if record:
                 fn.needs_input_grad = need

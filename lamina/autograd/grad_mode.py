@@ -9,42 +9,69 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "det
            "is_anomaly_enabled"]
 
 
-# How many threads are not in the default mode (grad on, anomaly off). While it is 0, ops skip
-# the thread-local reads below (they cost more than a list read on the per-op hot path).
-NOT_DEFAULT = [0]
-_COUNT_LOCK = threading.Lock()
+# One entry per thread that is not in the default mode (grad on, anomaly off); a list, so
+# append/pop are atomic. While it is empty, ops skip reading their thread's mode.
+NOT_DEFAULT: list = []
 
 
-class _State(threading.local):
-    """This thread's switches; assigning either keeps ``NOT_DEFAULT`` up to date."""
+class Mode:
+    """One thread's switches, a plain object so the engine reads them cheaply. Change them only
+    through :func:`set_mode` (or ``STATE``), which keeps ``NOT_DEFAULT`` up to date."""
+
+    __slots__ = ("grad", "anomaly")
 
     def __init__(self):
-        self._grad = True
-        self._anomaly = False
+        self.grad = True
+        self.anomaly = False
+
+
+class _Local(threading.local):
+    def __init__(self):
+        self.mode = Mode()
+
+
+_LOCAL = _Local()
+
+
+def current_mode() -> Mode:
+    """This thread's :class:`Mode`."""
+    return _LOCAL.mode
+
+
+def set_mode(m: Mode, grad: bool, anomaly: bool) -> None:
+    """Set this thread's mode ``m`` (from :func:`current_mode`)."""
+    was = m.grad and not m.anomaly
+    m.grad, m.anomaly = grad, anomaly
+    now = grad and not anomaly
+    if was and not now:
+        NOT_DEFAULT.append(None)
+    elif now and not was:
+        NOT_DEFAULT.pop()
+
+
+class _State:
+    """This thread's switches, readable and assignable: ``STATE.grad_enabled``,
+    ``STATE.anomaly``."""
+
+    __slots__ = ()
 
     @property
     def grad_enabled(self) -> bool:
-        return self._grad
+        return _LOCAL.mode.grad
 
     @grad_enabled.setter
     def grad_enabled(self, flag) -> None:
-        self._set(bool(flag), self._anomaly)
+        m = _LOCAL.mode
+        set_mode(m, bool(flag), m.anomaly)
 
     @property
     def anomaly(self) -> bool:
-        return self._anomaly
+        return _LOCAL.mode.anomaly
 
     @anomaly.setter
     def anomaly(self, flag) -> None:
-        self._set(self._grad, bool(flag))
-
-    def _set(self, grad: bool, anomaly: bool) -> None:
-        was = self._grad and not self._anomaly
-        self._grad, self._anomaly = grad, anomaly
-        now = grad and not anomaly
-        if was != now:
-            with _COUNT_LOCK:
-                NOT_DEFAULT[0] += 1 if was else -1
+        m = _LOCAL.mode
+        set_mode(m, m.grad, bool(flag))
 
 
 STATE = _State()

@@ -28,7 +28,7 @@ import numpy as np
 from . import get_array_module
 
 __all__ = ["CACHE", "alloc", "parallel_for", "set_num_threads", "get_num_threads", "ConvGeom",
-           "conv_geom", "out_size", "weight_matrix", "weight_from_matrix", "rows_of", "im2col",
+           "conv_geom", "weight_matrix", "weight_from_matrix", "rows_of", "im2col",
            "col2im", "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight",
            "add_channel_bias", "channel_sums", "layout_order", "empty_in_order", "empty_like",
            "pad_channels_last", "pad_spatial", "window",
@@ -108,6 +108,15 @@ _PAR_MIN = 1 << 18        # elements below which splitting across threads does n
 _threads = {"n": 0, "pool": None}
 
 
+def _after_fork_in_child() -> None:   # the parent's worker threads do not exist in a child
+    _threads["pool"] = None
+    CACHE._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _default_threads() -> int:
     env = os.environ.get("LAMINA_NUM_THREADS")
     if env:
@@ -162,20 +171,14 @@ class ConvGeom(namedtuple("ConvGeom", "n c h w kh kw sh sw dh dw pt pb pl pr oh 
     rows = property(lambda g: g.n * g.oh * g.ow)
 
 
-def out_size(size: int, k: int, s: int, lo: int, hi: int, d: int = 1) -> int:
-    """Number of windows of a dilated kernel along one padded axis (floor mode)."""
-    return (size + lo + hi - d * (k - 1) - 1) // s + 1
-
-
 def conv_geom(shape, kernel, stride, pads, dilation) -> ConvGeom:
-    """Build a :class:`ConvGeom` for input ``shape`` ``(N, C, H, W)``; ``pads`` is
-    ``(top, bottom, left, right)``."""
+    """:class:`ConvGeom` of input ``shape`` ``(N, C, H, W)``, ``pads`` ``(top, bottom, left,
+    right)``; the output size is the number of whole windows (floor mode)."""
     n, c, h, w = shape
-    kh, kw = kernel
-    oh = out_size(h, kh, stride[0], pads[0], pads[1], dilation[0])
-    ow = out_size(w, kw, stride[1], pads[2], pads[3], dilation[1])
-    return ConvGeom(n, c, h, w, kh, kw, stride[0], stride[1], dilation[0], dilation[1],
-                    *pads, oh, ow)
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh = (h + pads[0] + pads[1] - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + pads[2] + pads[3] - dw * (kw - 1) - 1) // sw + 1
+    return ConvGeom(n, c, h, w, kh, kw, sh, sw, dh, dw, *pads, oh, ow)
 
 
 def weight_matrix(w):
@@ -326,15 +329,9 @@ def col2im(view, blocks, g: ConvGeom, rows, zero: bool) -> None:
 
 
 def conv2d_forward(x, wm, bias, g: ConvGeom):
-    """``y = conv2d(x, w) + bias`` as one GEMM on ``im2col(x)``.
-
-    Args:
-        x: ``(N, C, H, W)``. wm: :func:`weight_matrix` of the weight, ``(O, kh*kw*C)``.
-        bias: ``(O,)`` or None.
-    Returns:
-        ``(y, cols)``: ``y`` ``(N, O, OH, OW)`` (channels-last memory) and the ``cols`` matrix
-        (kept by callers that need the weight gradient).
-    """
+    """``y = conv2d(x, w) + bias`` as one GEMM on ``im2col(x)``; ``wm`` is
+    :func:`weight_matrix` of the weight, ``bias`` ``(O,)`` or None. Returns ``(y, cols)``:
+    ``y`` ``(N, O, OH, OW)`` in channels-last memory and ``cols`` (for the weight gradient)."""
     cols = im2col(x, g)
     y = _matmul(cols, wm.T)                                       # (M, O)
     y = y.reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2)

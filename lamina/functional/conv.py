@@ -336,6 +336,7 @@ def _conv_t(op, dims, x, weight, bias, stride, padding, output_padding, groups, 
     check(all(o > 0 for o in out), op, "a positive output size", f"{tuple(out)}")
     pads = (pad[0], pad[0], pad[1], pad[1])
     g = K.conv_geom((xs[0], ws[1], out[0], out[1]), ws[2:], stride, pads, dilation)
+    g = g._replace(oh=xs[2], ow=xs[3])  # output_padding >= stride: rows no window reaches
     return ConvTranspose2dFn.apply(x, weight, bias, g=g, groups=groups, one_d=dims == 1)
 
 

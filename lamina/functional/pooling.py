@@ -73,12 +73,12 @@ def _pool_geom(op, s4, dims, kernel, stride, padding, dilation, ceil_mode) -> K.
     for size, kk, ss, pp, dd in zip(s4[2:], k, s, p, d):
         eff = dd * (kk - 1) + 1
         num = size + 2 * pp - eff
-        if num < 0:
-            raise op_error(op, f"input size {size} + 2*padding >= kernel extent {eff}",
-                           f"input {tuple(s4)}")
         o = (-(-num // ss) if ceil_mode else num // ss) + 1
         if ceil_mode and (o - 1) * ss >= size + pp:
             o -= 1                    # the last window may not start in the right padding
+        if o < 1:
+            raise op_error(op, f"input size {size} + 2*padding >= kernel extent {eff}",
+                           f"input {tuple(s4)}")
         outs.append(o)
         his.append(max(0, (o - 1) * ss + eff - size - pp))
     return K.ConvGeom(s4[0], s4[1], s4[2], s4[3], k[0], k[1], s[0], s[1], d[0], d[1],

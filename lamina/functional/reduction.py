@@ -74,7 +74,10 @@ def _drop(y, axes, keepdims):
 class Sum(Function):
     def forward(self, x):
         self.shape, self.size = x.shape, x.size
-        self.axes = None if self.axis is None else norm_axis(self.axis, x.ndim)
+        if self.axis is None:  # the common full reduction: no keyword arguments to parse
+            self.axes = None
+            return x.sum(keepdims=True) if self.keepdims else x.sum()
+        self.axes = norm_axis(self.axis, x.ndim)
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
@@ -235,6 +238,8 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     Returns:
         Tensor: the sums. Shape: ``x.shape`` without (or with size-1) reduced dims.
     """
+    if axis is None and dim is None and keepdim is None:
+        return Sum.apply(x, axis=None, keepdims=bool(keepdims))
     axis, keepdims = resolve_axis(axis, dim, keepdims, keepdim)
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 

@@ -72,6 +72,24 @@ def as_model_dtype(model, X):
     return np.asarray(B.to_host(X.data if isinstance(X, Tensor) else X), dtype=dtype)
 
 
+def batched_eval(model, X, fn, batch_size: int = 512):
+    """Apply ``fn`` to the array ``X`` in batches, in eval mode without recording a graph, and
+    concatenate the host results (``fn`` returns a Tensor or an array). The model's mode is
+    restored afterwards. Shared by the autoencoders, the VAE and the GAN."""
+    X = as_model_dtype(model, X)
+    was = model.training
+    model.eval()
+    out = []
+    try:
+        with no_grad():
+            for i in range(0, len(X), batch_size):
+                r = fn(tensor(X[i:i + batch_size]))
+                out.append(B.to_host(r.data if isinstance(r, Tensor) else r))
+    finally:
+        model.train(was)
+    return np.concatenate(out)
+
+
 def reconstruction_step(trainer, batch) -> dict:
     """``Trainer`` step for any model with ``objective(x) -> (loss, logs)`` (labels ignored).
 
@@ -246,17 +264,7 @@ class Autoencoder(Module):
         return fit_reconstruction(self, X, epochs, batch_size, lr, validation, **kwargs)
 
     def _batched(self, X, fn, batch_size):
-        X = as_model_dtype(self, X)
-        was = self.training
-        self.eval()
-        out = []
-        try:
-            with no_grad():
-                for i in range(0, len(X), batch_size):
-                    out.append(B.to_host(fn(tensor(X[i:i + batch_size])).data))
-        finally:
-            self.train(was)
-        return np.concatenate(out)
+        return batched_eval(self, X, fn, batch_size)
 
     def reconstruct(self, X, batch_size: int = 512):
         """Reconstructions of the array ``X`` (eval mode, no gradients), as a host array."""

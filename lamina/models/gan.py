@@ -19,7 +19,7 @@ import copy
 
 from .. import backend as B
 from .. import functional as F
-from ..autograd.creation import full, randn, tensor
+from ..autograd.creation import full, randn
 from ..autograd.grad_mode import no_grad
 from ..errors import check
 from ..nn.activation import LeakyReLU, ReLU, Sigmoid
@@ -30,7 +30,7 @@ from ..nn.module import Module
 from ..nn.normalization import BatchNorm1d, BatchNorm2d
 from ..optim import Adam
 from ..train import Trainer, split_batch
-from .autoencoder import as_model_dtype
+from .autoencoder import as_model_dtype, batched_eval
 
 __all__ = ["GAN", "mlp_gan", "dcgan_digits", "dcgan_mnist", "save_image_grid"]
 
@@ -176,18 +176,8 @@ class GAN(Module):
 
     def score(self, X, batch_size: int = 512):
         """Discriminator probability that each row of the array ``X`` is real: (N,)."""
-        X = as_model_dtype(self, X)
-        was = self.training
-        self.eval()
-        out = []
-        try:
-            with no_grad():
-                for i in range(0, len(X), batch_size):
-                    logit = self.discriminator(tensor(X[i:i + batch_size]))
-                    out.append(B.to_host(F.sigmoid(logit).data).reshape(-1))
-        finally:
-            self.train(was)
-        return np.concatenate(out)
+        return batched_eval(self, X, lambda t: F.sigmoid(self.discriminator(t)).reshape(-1),
+                            batch_size)
 
 
 def mlp_gan(out_features: int, latent_dim: int = 32, hidden: int = 128):

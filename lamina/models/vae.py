@@ -18,12 +18,12 @@ import math
 
 from .. import backend as B
 from .. import functional as F
-from ..autograd.creation import randn, randn_like, tensor
+from ..autograd.creation import randn, randn_like
 from ..autograd.grad_mode import no_grad
 from ..errors import check
 from ..nn.containers import Sequential
 from ..nn.module import Module
-from .autoencoder import as_model_dtype, fit_reconstruction
+from .autoencoder import batched_eval, fit_reconstruction
 from .mlp import MLP
 
 __all__ = ["VAE"]
@@ -161,17 +161,7 @@ class VAE(Module):
 
     # ------------------------------------------------------------------ inference
     def _batched(self, X, fn, batch_size=512):
-        X = as_model_dtype(self, X)
-        was = self.training
-        self.eval()
-        out = []
-        try:
-            with no_grad():
-                for i in range(0, len(X), batch_size):
-                    out.append(B.to_host(fn(tensor(X[i:i + batch_size]))))
-        finally:
-            self.train(was)
-        return np.concatenate(out)
+        return batched_eval(self, X, fn, batch_size)
 
     def sample(self, n: int, mean: bool = True):
         """Draw ``n`` samples from the model (z ~ N(0, I), seeded).

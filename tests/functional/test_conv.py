@@ -161,6 +161,7 @@ CONVT_GRID = [
     (2, 2, 1, 1, 1, 0, 2, False),
     (4, 4, 2, 2, 1, 0, 1, True),
     (4, 6, 1, 2, 1, 1, 1, False),
+    (2, 2, 1, 1, 0, 1, 2, True),           # output_padding >= stride (allowed: < dilation)
 ]
 
 
