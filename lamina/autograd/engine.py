@@ -11,12 +11,14 @@ from heapq import heappop, heappush, heappushpop
 
 from .. import backend as B
 from .function import _FREED, _shapes
-from .grad_mode import HOOKS, current_mode, set_mode
+from .grad_mode import _LOCAL, HOOKS, NOT_DEFAULT
 from .tensor import Tensor
 
 __all__ = ["run_backward", "sum_to", "grad"]
 
 _HAS_CUPY = B.cupy is not None
+_F32 = B.np.dtype("float32")
+_ONE32 = B.np.ones((), _F32)  # the usual implicit root gradient, copied per backward
 
 
 _INPLACE_MIN = 4096  # below this many elements a fresh add beats NumPy's in-place dispatch
@@ -57,34 +59,46 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for one-element outputs, got "
                 f"shape {root.shape}; pass grad= (e.g. lamina.ones_like(y)) or reduce first")
-        g0 = xp.array(1, dtype=d.dtype)  # one C call (ones() is Python-level)
+        dt = d.dtype
+        # ones() is Python-level; a copy of a ready 0-d one is the cheapest fresh array
+        g0 = _ONE32.copy() if dt is _F32 and xp is B.np else xp.array(1, dt)
         if d.ndim:
             g0 = g0.reshape(d.shape)
+        strict = False
     else:
         g0 = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
         if g0.shape != root.shape:
             raise RuntimeError(f"backward: expected grad of shape {root.shape}, got {g0.shape}")
-    m = current_mode()
+        strict = g0.dtype != d.dtype  # then no op may take its gradient's dtype on trust
+    m = _LOCAL.mode
     if not m.grad:
-        _backward(root, g0, retain_graph, m.anomaly)
+        _backward(root, g0, retain_graph, m.anomaly, strict)
         return
-    set_mode(m, False, m.anomaly)  # backward itself records nothing
+    # backward itself records nothing: grad off for this thread (set_mode's logic, inlined)
+    m.grad = False
+    if not m.anomaly:
+        NOT_DEFAULT.append(None)
     try:
-        _backward(root, g0, retain_graph, m.anomaly)
+        _backward(root, g0, retain_graph, m.anomaly, strict)
     finally:
-        set_mode(m, True, m.anomaly)
+        m.grad = True
+        if not m.anomaly:
+            NOT_DEFAULT.pop()
 
 
-def _backward(root, g0, retain_graph, anomaly):
+def _backward(root, g0, retain_graph, anomaly, strict=False):
     hooks = HOOKS.active
-    leaves: dict = {}   # id(tensor) -> [tensor, grad]
+    # hooks (which may replace a gradient), anomaly mode or a root gradient of another dtype:
+    # every function goes through _call_backward and every gradient is checked
+    slow = hooks or anomaly or strict
+    leaves: dict = {}   # id(tensor) -> [tensor, grad, grad is an array this pass made]
     # ids of large gradient arrays this pass allocated and still holds (safe to add into in
     # place); an id leaves the set when its array is handed to backward, so a recycled id
     # never lets the engine write into an array it does not own
     mine = set()
     fn = root._creator
     if fn is None:
-        leaves[id(root)] = [root, g0]
+        leaves[id(root)] = [root, g0, False]
     elif fn.nout != 1:
         gl = [None] * fn.nout
         gl[root._out_idx] = g0
@@ -115,26 +129,14 @@ def _backward(root, g0, retain_graph, anomaly):
             raise RuntimeError(
                 f"backward: trying to backward through {fn.name} a second time, after its "
                 "saved arrays were freed; call backward(retain_graph=True) the first time")
-        single = fn.nout == 1
-        if single:
+        if slow or type(gys) is list:  # hooks, anomaly mode or several outputs
+            gxs = _call_backward(fn, gys, hooks, anomaly, mine)
+            fit = False
+        else:
             if mine:
                 mine.discard(id(gys))
-            if hooks and "_hooked" in fn.__dict__:
-                gl = [gys]
-                _output_hooks(fn, gl, fn._hooked)
-                gys = gl[0]
-        else:
-            if mine:
-                for g in gys:
-                    mine.discard(id(g))
-            if hooks and "_hooked" in fn.__dict__:
-                _output_hooks(fn, gys, fn._hooked)
-            _fill_missing(fn, gys)
-        if anomaly:
-            with fn.xp.errstate(all="ignore"):
-                gxs = fn.backward(gys) if single else fn.backward(*gys)
-        else:
-            gxs = fn.backward(gys) if single else fn.backward(*gys)
+            gxs = fn.backward(gys)
+            fit = fn.grads_fit  # its gradients need no shape/dtype check
         if type(gxs) is not tuple:
             gxs = (gxs,)
         inputs = fn.inputs
@@ -144,25 +146,27 @@ def _backward(root, g0, retain_graph, anomaly):
         for x, gx, need in zip(inputs, gxs, fn.needs_input_grad):
             if not need or gx is None:
                 continue
-            xd = x.data
-            if gx.shape != xd.shape:
-                gx = sum_to(gx, xd.shape)
+            if not fit:
+                xd = x.data
                 if gx.shape != xd.shape:
-                    raise RuntimeError(
-                        f"{fn.name}.backward: gradient shape {gx.shape} does not match "
-                        f"input shape {xd.shape}")
-            dt = gx.dtype
-            if dt is not xd.dtype and dt != xd.dtype:
-                gx = gx.astype(xd.dtype)
+                    gx = sum_to(gx, xd.shape)
+                    if gx.shape != xd.shape:
+                        raise RuntimeError(
+                            f"{fn.name}.backward: gradient shape {gx.shape} does not match "
+                            f"input shape {xd.shape}")
+                dt = gx.dtype
+                if dt is not xd.dtype and dt != xd.dtype:
+                    gx = gx.astype(xd.dtype)
             if anomaly:
                 _check_backward(fn, x, gx)
             c = x._creator
             if c is None:
                 e = leaves.get(id(x))
                 if e is None:
-                    leaves[id(x)] = [x, gx]
+                    leaves[id(x)] = [x, gx, False]
                 else:
-                    e[1] = _accumulate(e[1], gx, mine)
+                    e[1] = e[1] + gx if gx.size <= _INPLACE_MIN else _accumulate(e[1], gx, mine)
+                    e[2] = True
                 continue
             if c.nout == 1:
                 if c is nxt:
@@ -190,18 +194,41 @@ def _backward(root, g0, retain_graph, anomaly):
                 heappush(heap, (-c.generation, seq, c))
         if not retain_graph:
             fn.saved = _FREED
-    handed = set()  # arrays already given to a leaf: a second leaf gets a copy, not an alias
-    for t, g in leaves.values():
+    # arrays already given to a leaf: a second leaf gets a copy, not an alias
+    handed = set() if len(leaves) > 1 else None
+    for t, g, fresh in leaves.values():
         if t._hooks:
             g = _run_hooks(t, g)
+            fresh = False
         if t.grad is None:
-            # .grad must be a writable array of its own: not a broadcast view, not shared
-            if id(g) in handed or not g.flags.owndata or not g.flags.writeable:
-                g = g.copy()
-            handed.add(id(g))
+            # .grad must be a writable array of its own: not a broadcast view, not shared (a
+            # sum this pass made for this leaf alone is)
+            if not fresh:
+                f = g.flags
+                if not f.owndata or not f.writeable or handed and id(g) in handed:
+                    g = g.copy()
+                if handed is not None:
+                    handed.add(id(g))
             t.grad = g
         else:
             t.grad = t.grad + g
+
+
+def _call_backward(fn, gys, hooks, anomaly, mine):
+    """``fn.backward`` with output hooks, anomaly mode or several outputs (the slow path)."""
+    single = type(gys) is not list
+    gl = [gys] if single else gys
+    if mine:
+        for g in gl:
+            mine.discard(id(g))
+    if hooks and "_hooked" in fn.__dict__:
+        _output_hooks(fn, gl, fn._hooked)
+    if not single:
+        _fill_missing(fn, gl)
+    if anomaly:
+        with fn.xp.errstate(all="ignore"):
+            return fn.backward(*gl)
+    return fn.backward(*gl)
 
 
 def _accumulate(prev, gx, mine):

@@ -6,6 +6,9 @@ none). Keyword arguments of ``apply`` become attributes of the instance (``self.
 ``self.xp`` is the array module of the inputs and ``self.needs_input_grad`` says which inputs
 asked for a gradient, so backward can skip work. Gradients may keep broadcast dimensions: the
 engine sums them back to each input's shape in one place.
+
+Hot ops call ``apply1(Op, x)`` / ``apply2(Op, a, b)`` (same result as ``Op.apply``, less call
+overhead). Per-op overhead matters: a (1,)-element op's NumPy work is ~1 microsecond.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from .. import backend as B
 from .grad_mode import NOT_DEFAULT, current_mode
 from .tensor import Tensor
 
-__all__ = ["Function", "ToDevice", "as_tensor_arg"]
+__all__ = ["Function", "ToDevice", "as_tensor_arg", "apply1", "apply2"]
 
 _np = B.np
 _HAS_CUPY = B.cupy is not None
 _FREED = object()
 _new = object.__new__
+_F32 = _np.dtype("float32")  # ``dtype is _F32`` is far cheaper than ``dtype.kind == "f"``
 
 
 def _wrap(arr) -> Tensor:
@@ -75,6 +79,147 @@ def _collect(inputs):
     return arrays, (need if any_grad else None), gen
 
 
+def apply1(cls, x, params=None):
+    """``cls.apply(x, **params)`` without the ``*args``/``**kwargs`` packing: hot ops call it.
+
+    Args:
+        cls (type): the ``Function`` subclass.
+        x: the operand (Tensor, array, scalar or None).
+        params (dict | None): keyword parameters, set as attributes. Default None.
+
+    Returns:
+        Tensor (or a tuple of them for multi-output ops), exactly as ``cls.apply``.
+    """
+    fn = _new(cls)
+    if params:
+        fn.__dict__.update(params)
+    if NOT_DEFAULT or _HAS_CUPY or not isinstance(x, Tensor):
+        return _apply(cls, fn, (x,))
+    if not (x._requires_grad and cls.differentiable):
+        return _output(fn, fn.forward(x.data), False)
+    fn.needs_input_grad = _NEED1
+    c = x._creator
+    fn.generation = 0 if c is None else c.generation + 1
+    out = fn.forward(x.data)
+    fn.inputs = (x,)  # the engine reads only entries whose need flag is True
+    if type(out) is tuple:  # (this tail is _output's, inlined: a call costs ~3% of a tiny op)
+        return _output(fn, out, True)
+    res = _new(Tensor)
+    res.data = out
+    dt = out.dtype
+    if dt is _F32 or dt.kind == "f":
+        res._requires_grad = True
+        res._creator = fn
+    return res
+
+
+def apply2(cls, a, b, params=None):
+    """``cls.apply(a, b, **params)`` without the packing: hot binary ops call it.
+
+    Inline fast path for two tensors, or a tensor and a Python scalar that a floating tensor
+    absorbs as a NumPy weak scalar; anything else (and grad off, anomaly mode or CuPy) goes
+    through the general path.
+
+    Args:
+        cls (type): the ``Function`` subclass.
+        a, b: the operands (Tensor, array, scalar or None).
+        params (dict | None): keyword parameters, set as attributes. Default None.
+
+    Returns:
+        Tensor (or a tuple of them for multi-output ops), exactly as ``cls.apply``.
+    """
+    fn = _new(cls)
+    if params:
+        fn.__dict__.update(params)
+    if NOT_DEFAULT or _HAS_CUPY:
+        return _apply(cls, fn, (a, b))
+    if isinstance(a, Tensor):
+        xa = a.data
+        if isinstance(b, Tensor):
+            ga, gb = a._requires_grad, b._requires_grad
+            xb = b.data
+            scalar = False
+        elif type(b) is int or type(b) is float and (
+                (dt := xa.dtype) is _F32 or dt.kind == "f"):
+            ga, gb = a._requires_grad, False
+            xb = b
+            scalar = True
+        else:
+            return _apply(cls, fn, (a, b))
+    elif isinstance(b, Tensor) and (type(a) is int or type(a) is float and (
+            (dt := b.data.dtype) is _F32 or dt.kind == "f")):
+        ga, gb = False, b._requires_grad
+        xa, xb = a, b.data
+        scalar = True
+    else:
+        return _apply(cls, fn, (a, b))
+    if not ((ga or gb) and cls.differentiable):
+        return _output(fn, fn.forward(xa, xb), False)
+    fn.needs_input_grad = _NEED2[ga][gb]
+    if scalar and cls.scalar_grads_fit:  # no broadcasting, no promotion: nothing to check
+        fn.grads_fit = True
+    gen = 0
+    if ga:
+        c = a._creator
+        if c is not None:
+            gen = c.generation + 1
+    if gb:
+        c = b._creator
+        if c is not None and c.generation >= gen:
+            gen = c.generation + 1
+    fn.generation = gen
+    out = fn.forward(xa, xb)
+    fn.inputs = (a, b)
+    if type(out) is tuple:
+        return _output(fn, out, True)
+    res = _new(Tensor)
+    res.data = out
+    dt = out.dtype
+    if dt is _F32 or dt.kind == "f":
+        res._requires_grad = True
+        res._creator = fn
+    return res
+
+
+def _apply(cls, fn, inputs):
+    """``Function.apply`` in general: any inputs, any grad/anomaly mode, NumPy or CuPy."""
+    arrays, need, gen = _collect(inputs)
+    if _HAS_CUPY:
+        fn.xp = B.get_array_module(*arrays)
+    record = need is not None and cls.differentiable
+    m = current_mode() if NOT_DEFAULT else None
+    if m is not None:
+        record = record and m.grad
+    if record:
+        fn.needs_input_grad = need
+        fn.generation = gen
+    out = _checked_forward(fn, arrays) if m is not None and m.anomaly else fn.forward(*arrays)
+    if record:
+        fn.inputs = inputs
+    return _output(fn, out, record)
+
+
+def _output(fn, out, record):
+    """Wrap the forward result(s) of ``fn``; a recorded op's floating outputs point to it."""
+    if type(out) is not tuple:
+        res = _new(Tensor)
+        res.data = out
+        if record and out.dtype.kind == "f":
+            res._requires_grad = True
+            res._creator = fn
+        return res
+    res = tuple([_wrap(o) for o in out])
+    if record:
+        fn.nout = len(res)
+        fn.outputs = tuple([weakref.ref(o) for o in res])
+        for i, o in enumerate(res):
+            if o.data.dtype.kind == "f":
+                o._requires_grad = True
+                o._creator = fn
+                o._out_idx = i
+    return res
+
+
 # shared needs_input_grad tuples of the one- and two-input fast paths (never mutated)
 _NEED1 = (True,)
 _NEED2 = ((None, (False, True)), ((True, False), (True, True)))  # [a needs][b needs]
@@ -99,6 +244,13 @@ class Function:
     xp = _np                # the inputs' array module (set per call only when CuPy exists)
     nout = 1                # number of outputs
     saved = None            # what forward kept for backward (``_FREED`` once released)
+    # True when backward returns every needed gradient already in its input's shape and dtype
+    # given a gradient of the output's shape and dtype (shape- and dtype-preserving unary ops,
+    # full reductions): the engine then skips its check. Leave False when unsure.
+    grads_fit = False
+    # True when, for a tensor and a Python scalar, the tensor's gradient fits in the same sense
+    # (elementwise arithmetic: the scalar neither broadcasts nor promotes)
+    scalar_grads_fit = False
 
     # set by apply: xp, inputs, needs_input_grad, generation, outputs, saved
     def save_for_backward(self, *arrays) -> None:
@@ -109,85 +261,15 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on ``inputs`` (tensors, arrays, scalars or None) and record it when any
         floating input requires grad and grad mode is on. Returns a Tensor or a tuple."""
+        n = len(inputs)
+        if n == 1:
+            return apply1(cls, inputs[0], params)
+        if n == 2:
+            return apply2(cls, inputs[0], inputs[1], params)
         fn = _new(cls)
         if params:
             fn.__dict__.update(params)
-        # fast paths: one tensor; two operands that are tensors or Python scalars the other
-        # (floating) tensor absorbs as NumPy weak scalars; anything else takes _collect
-        n = len(inputs)
-        arrays = None
-        if n == 1:
-            x = inputs[0]
-            if isinstance(x, Tensor):
-                arrays = (x.data,)
-                need = None
-                if x._requires_grad:
-                    need = _NEED1
-                    c = x._creator
-                    gen = 0 if c is None else c.generation + 1
-        elif n == 2:
-            a, b = inputs
-            if isinstance(a, Tensor):
-                if isinstance(b, Tensor):
-                    arrays = (a.data, b.data)
-                    ga, gb = a._requires_grad, b._requires_grad
-                elif type(b) is int or type(b) is float and a.data.dtype.kind == "f":
-                    arrays = (a.data, b)
-                    ga, gb = a._requires_grad, False
-            elif isinstance(b, Tensor) and (
-                    type(a) is int or type(a) is float and b.data.dtype.kind == "f"):
-                arrays = (a, b.data)
-                ga, gb = False, b._requires_grad
-            if arrays is not None:
-                need = None
-                if ga or gb:
-                    need = _NEED2[ga][gb]
-                    gen = 0
-                    if ga:
-                        c = a._creator
-                        if c is not None:
-                            gen = c.generation + 1
-                    if gb:
-                        c = b._creator
-                        if c is not None and c.generation >= gen:
-                            gen = c.generation + 1
-        if arrays is None:
-            arrays, need, gen = _collect(inputs)
-        if _HAS_CUPY:
-            fn.xp = B.get_array_module(*arrays)
-        record = need is not None and cls.differentiable
-        if NOT_DEFAULT:  # some thread turned grad off or anomaly on: read this one's mode
-            m = current_mode()
-            record = record and m.grad
-            if record:
-                fn.needs_input_grad = need
-            out = _checked_forward(fn, arrays) if m.anomaly else fn.forward(*arrays)
-        else:
-            if record:
-                fn.needs_input_grad = need
-            out = fn.forward(*arrays)
-        if type(out) is not tuple:
-            res = _new(Tensor)
-            res.data = out
-            if record:
-                fn.inputs = inputs  # the engine reads only entries whose need flag is True
-                fn.generation = gen
-                if out.dtype.kind == "f":
-                    res._requires_grad = True
-                    res._creator = fn
-            return res
-        res = tuple([_wrap(o) for o in out])
-        if record:
-            fn.inputs = inputs
-            fn.generation = gen
-            fn.nout = len(res)
-            fn.outputs = tuple([weakref.ref(o) for o in res])
-            for i, o in enumerate(res):
-                if o.data.dtype.kind == "f":
-                    o._requires_grad = True
-                    o._creator = fn
-                    o._out_idx = i
-        return res
+        return _apply(cls, fn, inputs)
 
     def forward(self, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..autograd.function import Function
+from ..autograd.function import Function, apply1
 from ..backend.kernels import empty_like
 from ..errors import check
 from ._util import register_methods, unwrap
@@ -64,6 +64,8 @@ def _erf(xp):
 
 
 class Sigmoid(Function):
+    grads_fit = True
+
     def forward(self, x):
         y = _sigmoid(self.xp, x)
         self.saved = (y,)
@@ -271,7 +273,7 @@ def sigmoid(x):
     Returns:
         Tensor: same shape and dtype, in (0, 1).
     """
-    return Sigmoid.apply(x)
+    return apply1(Sigmoid, x)
 
 
 def relu(x):
@@ -282,7 +284,7 @@ def relu(x):
     Returns:
         Tensor: same shape and dtype.
     """
-    return ReLU.apply(x)
+    return apply1(ReLU, x)
 
 
 def relu6(x):
@@ -328,7 +330,7 @@ def hardswish(x):
     Returns:
         Tensor: same shape and dtype.
     """
-    return Hardswish.apply(x)
+    return apply1(Hardswish, x)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -406,7 +408,7 @@ def silu(x):
     Returns:
         Tensor: same shape and dtype.
     """
-    return SiLU.apply(x)
+    return apply1(SiLU, x)
 
 
 swish = silu
@@ -420,7 +422,7 @@ def mish(x):
     Returns:
         Tensor: same shape and dtype.
     """
-    return Mish.apply(x)
+    return apply1(Mish, x)
 
 
 def step(x):
@@ -431,7 +433,7 @@ def step(x):
     Returns:
         Tensor: same shape, values in {0, 1}, never requires grad.
     """
-    return Step.apply(x)
+    return apply1(Step, x)
 
 
 def prelu(x, weight):

@@ -12,7 +12,7 @@ import builtins
 from typing import NamedTuple
 
 from .. import backend as B
-from ..autograd.function import Function
+from ..autograd.function import Function, apply1
 from ..autograd.tensor import Tensor
 from ..errors import op_error
 from ._util import norm_axis, register_methods, resolve_axis, unwrap
@@ -72,11 +72,18 @@ def _drop(y, axes, keepdims):
 
 
 class Sum(Function):
+    grads_fit = True  # backward expands to exactly the input's shape
+    axis = None      # defaults, so the common full sum is ``Sum.apply(x)`` with no parameters
+    keepdims = False
+
     def forward(self, x):
         self.shape, self.size = x.shape, x.size
         if self.axis is None:  # the common full reduction: no keyword arguments to parse
             self.axes = None
-            return x.sum(keepdims=True) if self.keepdims else x.sum()
+            if self.keepdims:
+                return x.sum(keepdims=True)
+            # ndarray.sum is a Python wrapper around add.reduce: call it directly on the host
+            return _np.add.reduce(x, None) if self.xp is _np else x.sum()
         self.axes = norm_axis(self.axis, x.ndim)
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
@@ -85,6 +92,10 @@ class Sum(Function):
 
 
 class Mean(Function):
+    grads_fit = True  # backward expands to exactly the input's shape
+    axis = None
+    keepdims = False
+
     def forward(self, x):
         self.shape, self.size = x.shape, x.size
         self.axes = None if self.axis is None else norm_axis(self.axis, x.ndim)
@@ -238,14 +249,16 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     Returns:
         Tensor: the sums. Shape: ``x.shape`` without (or with size-1) reduced dims.
     """
-    if axis is None and dim is None and keepdim is None:
-        return Sum.apply(x, axis=None, keepdims=bool(keepdims))
+    if axis is None and dim is None and keepdim is None and not keepdims:
+        return apply1(Sum, x)
     axis, keepdims = resolve_axis(axis, dim, keepdims, keepdim)
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Arithmetic mean over ``axis``/``dim``; arguments as :func:`sum`."""
+    if axis is None and dim is None and keepdim is None and not keepdims:
+        return apply1(Mean, x)
     axis, keepdims = resolve_axis(axis, dim, keepdims, keepdim)
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
