@@ -219,6 +219,11 @@ def empty_in_order(xp, shape, order, dtype, fill=None):
 
 def empty_like(x):
     """An uninitialised array with ``x``'s shape, dtype and memory order (cached buffer)."""
+    if x.flags.c_contiguous:  # the common case: no axis sort
+        xp = get_array_module(x)
+        if xp is np and x.nbytes < _BufferCache.min_bytes:
+            return np.empty(x.shape, x.dtype)
+        return alloc(xp, x.shape, x.dtype)
     return empty_in_order(get_array_module(x), x.shape, layout_order(x), x.dtype)
 
 

@@ -5,6 +5,7 @@ with PyTorch's names, and attaches the matching Tensor methods itself.
 """
 
 from . import arithmetic, reduction, shape, indexing, activation, loss, linear  # noqa: F401
+from . import loss_class  # noqa: F401
 from . import normalization, dropout, conv, pooling, embedding, recurrent, attention  # noqa
 from .arithmetic import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
@@ -12,6 +13,7 @@ from .shape import *  # noqa: F401,F403
 from .indexing import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .loss_class import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403

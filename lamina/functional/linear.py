@@ -2,32 +2,41 @@
 
 from __future__ import annotations
 
+from .. import backend as B
 from ..autograd.function import Function
 from ..errors import check
 from ._util import unwrap
 
 __all__ = ["linear", "bilinear"]
 
+_np = B.np
+
 
 class Linear(Function):
     """``y = x @ W.T + b`` on ``x`` folded to 2-D, so any leading dims cost one GEMM."""
 
     def forward(self, x, w, b):
-        x2 = x.reshape(-1, x.shape[-1])
+        flat = x.ndim != 2  # (N, in) needs no folding
+        x2 = x.reshape(-1, x.shape[-1]) if flat else x
         y = x2 @ w.T
         if b is not None:
             y += b
         self.saved = (x2, w)
-        self.x_shape = x.shape
-        return y.reshape(x.shape[:-1] + (w.shape[0],))
+        self.x_shape = x.shape if flat else None
+        return y.reshape(x.shape[:-1] + (w.shape[0],)) if flat else y
 
     def backward(self, gy):
         x2, w = self.saved
         n = self.needs_input_grad
-        gy2 = gy.reshape(-1, w.shape[0])
-        gx = (gy2 @ w).reshape(self.x_shape) if n[0] else None
+        xs = self.x_shape
+        gy2 = gy if xs is None else gy.reshape(-1, w.shape[0])
+        gx = None
+        if n[0]:
+            gx = gy2 @ w if xs is None else (gy2 @ w).reshape(xs)
         gw = gy2.T @ x2 if n[1] else None
-        gb = gy2.sum(axis=0) if n[2] else None
+        gb = None
+        if n[2]:  # on the host, skip ndarray.sum's Python wrapper
+            gb = _np.add.reduce(gy2, 0) if self.xp is _np else gy2.sum(axis=0)
         return gx, gw, gb
 
 
@@ -78,15 +87,20 @@ def linear(x, weight, bias=None):
         >>> y = F.linear(lamina.randn(32, 784), lamina.randn(10, 784))   # (32, 10)
     """
     xs, ws = unwrap(x).shape, unwrap(weight).shape
+    bs = None if bias is None else unwrap(bias).shape
+    if len(ws) != 2 or not xs or xs[-1] != ws[1] or bs is not None and bs != ws[:1]:
+        _linear_error(xs, ws, bs)
+    return Linear.apply(x, weight, bias)
+
+
+def _linear_error(xs, ws, bs):
+    """Raise the ShapeError that names what :func:`linear` got (built only on failure)."""
     check(len(ws) == 2, "linear", "weight of shape (out_features, in_features)",
           f"weight {ws}")
     check(len(xs) >= 1 and xs[-1] == ws[1], "linear",
           "x.shape[-1] == weight.shape[1] (in_features)", f"x {xs} and weight {ws}")
-    if bias is not None:
-        bs = unwrap(bias).shape
-        check(bs == (ws[0],), "linear", "bias of shape (out_features,) = "
-              f"({ws[0]},)", f"weight {ws} and bias {bs}")
-    return Linear.apply(x, weight, bias)
+    check(bs is None or bs == (ws[0],), "linear", f"bias of shape (out_features,) = ({ws[0]},)",
+          f"weight {ws} and bias {bs}")
 
 
 def bilinear(input1, input2, weight, bias=None):

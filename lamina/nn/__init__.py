@@ -2,8 +2,8 @@
 
 from . import functional  # noqa: F401  (lamina.nn.functional is lamina.functional)
 from . import init  # noqa: F401
-from .module import Module, Parameter
-from .containers import ModuleDict, ModuleList, Sequential
+from .module import Module, Parameter  # noqa: F401
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .layers import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403

@@ -34,7 +34,7 @@ def sgd_step(param, grad, buf, *, lr: float, momentum: float = 0.0, dampening: f
             buf = g.copy()
         else:
             buf *= momentum
-            buf += (1.0 - dampening) * g
+            buf += g if dampening == 0 else (1.0 - dampening) * g  # no extra pass by default
         g = g + momentum * buf if nesterov else buf
     param -= lr * g
     return buf

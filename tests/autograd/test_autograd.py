@@ -250,7 +250,8 @@ def test_arithmetic_parity_with_torch():
         (lambda x, y: x + y, lambda x, y: x + y), (lambda x, y: x - y, lambda x, y: x - y),
         (lambda x, y: x * y, lambda x, y: x * y), (lambda x, y: x / y, lambda x, y: x / y),
         (lambda x, y: x ** y, lambda x, y: x ** y),
-        (lambda x, y: L.maximum(x, y), torch.maximum), (lambda x, y: L.minimum(x, y), torch.minimum),
+        (lambda x, y: L.maximum(x, y), torch.maximum),
+        (lambda x, y: L.minimum(x, y), torch.minimum),
         (lambda x, y: L.where(x > 1, x, y), lambda x, y: torch.where(x > 1, x, y)),
     ]
     for f, tf in ops:

@@ -141,6 +141,38 @@ def test_cross_entropy_fast_path_gradient_is_softmax_minus_onehot():
     np.testing.assert_allclose(xt.grad, p / 8, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_plain_path_matches_general_bit_for_bit(dtype):
+    from lamina.functional.loss_class import CrossEntropy, PlainCrossEntropy
+
+    x, t = _ce_inputs((16, 7), seed=3)
+    a = L.tensor(x.astype(dtype), requires_grad=True)
+    b = L.tensor(x.astype(dtype), requires_grad=True)
+    la = F.cross_entropy(a, L.tensor(t))
+    assert isinstance(la._creator, PlainCrossEntropy)
+    lb = CrossEntropy.apply(b, L.tensor(t), None, op="cross_entropy", probs=False,
+                            ignore_index=-100, reduction="mean", label_smoothing=0.0)
+    assert la.dtype == dtype and la.item() == lb.item()
+    (la * 3.0).backward()
+    (lb * 3.0).backward()
+    np.testing.assert_array_equal(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("t, ignore", [([0, 1, -100], -100), ([0, 1, 2], 1), ([0, 1, 2], None)])
+def test_cross_entropy_targets_the_plain_path_must_not_take(t, ignore):
+    from lamina.functional.loss_class import PlainCrossEntropy
+
+    x = L.tensor(np.zeros((3, 3), np.float32), requires_grad=True)
+    loss = F.cross_entropy(x, L.tensor(np.array(t)), ignore_index=ignore)
+    plain = ignore is None
+    assert isinstance(loss._creator, PlainCrossEntropy) == plain
+    np.testing.assert_allclose(loss.item(), np.log(3.0), rtol=1e-6)  # mean over kept rows
+    with pytest.raises(ValueError, match=r"cross_entropy: expected target class indices"):
+        F.cross_entropy(x, L.tensor(np.array([0, 3, 1])))
+    with pytest.raises(ValueError, match=r"cross_entropy: expected target class indices"):
+        F.cross_entropy(x, L.tensor(np.array([0, -2, 1])))
+
+
 def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     x = L.tensor(np.zeros((2, 3), np.float32), requires_grad=True)
     loss = F.cross_entropy(x, L.tensor(np.array([-100, -100])))
