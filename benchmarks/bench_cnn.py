@@ -36,7 +36,7 @@ import lamina.functional as F
 from lamina import nn, optim
 from lamina.backend import kernels as K
 
-from .common import blas_info, torch_or_none
+from .common import alternate_samples, blas_info, table, torch_or_none
 
 TRAIN_BATCH, INFER_BATCH, LR = 64, 256, 1e-3
 
@@ -294,28 +294,10 @@ def rss_growth_mb(peer: str) -> float | None:
 
 
 # ----------------------------------------------------------------------------- main
-def _alternate(fns: dict, rounds: int, repeat: int) -> dict:
-    """Alternating rounds (A, B, C, A, B, C, ...); name -> (median, best) seconds per call."""
-    for f in fns.values():
-        f()
-        f()
-    samples = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(repeat):
-                f()
-            samples[k].append((time.perf_counter() - t0) / repeat)
-    return {k: (statistics.median(v), min(v)) for k, v in samples.items()}
-
-
-def _table(title: str, times: dict, base: str, per: int) -> None:
-    print(f"\n{title}")
-    print(f"  {'peer':<28} {'median ms':>10} {'samples/s':>10} {'x vs ' + base:>22} "
-          f"{'best-round ratio':>17}")
-    bm, bb = times[base]
-    for k, (m, b) in times.items():
-        print(f"  {k:<28} {m * 1e3:10.2f} {per / m:10,.0f} {bm / m:22.2f} {bb / b:17.2f}")
+def _median_best(samples: dict) -> tuple:
+    """(name -> median, name -> fastest round) of :func:`alternate_samples`' rounds."""
+    return ({k: statistics.median(v) for k, v in samples.items()},
+            {k: min(v) for k, v in samples.items()})
 
 
 def _set_threads(torch, n: int) -> None:
@@ -341,15 +323,15 @@ def run_timings(torch, threads: int, rounds: int) -> None:
         infer["torch (CPU eager)"] = torch_infer(torch, w, xi)
     base = "torch (CPU eager)" if torch is not None else "lamina"
     print(f"\n--- {threads} thread(s) per peer (load average {os.getloadavg()[0]:.1f}) ---")
-    tt = _alternate(train, rounds, repeat=5)
-    _table(f"CNN training step, batch {TRAIN_BATCH} (forward + backward + Adam)", tt, base,
-           TRAIN_BATCH)
-    ti = _alternate(infer, rounds, repeat=2)
-    _table(f"CNN inference, batch {INFER_BATCH}", ti, base, INFER_BATCH)
+    tt = _median_best(alternate_samples(train, rounds, repeat=5, warmup=2))
+    table(f"CNN training step, batch {TRAIN_BATCH} (forward + backward + Adam)", tt[0], base,
+          TRAIN_BATCH, best=tt[1])
+    ti = _median_best(alternate_samples(infer, rounds, repeat=2, warmup=2))
+    table(f"CNN inference, batch {INFER_BATCH}", ti[0], base, INFER_BATCH, best=ti[1])
     if torch is not None:
         print(f"\n  lamina / torch throughput ({threads} thread(s)): train "
-              f"x{tt[base][0] / tt['lamina'][0]:.2f} (target >= 0.9), inference "
-              f"x{ti[base][0] / ti['lamina'][0]:.2f} (target >= 1.0)")
+              f"x{tt[0][base] / tt[0]['lamina']:.2f} (target >= 0.9), inference "
+              f"x{ti[0][base] / ti[0]['lamina']:.2f} (target >= 1.0)")
 
 
 def report_memory(torch) -> None:

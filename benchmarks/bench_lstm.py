@@ -9,7 +9,6 @@ Target: lamina >= 0.6x PyTorch.
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import numpy as np
@@ -131,21 +130,6 @@ def numpy_step():
     return step
 
 
-def _cpu_alternate(fns, rounds=9, repeat=3):
-    """Like ``common.alternate`` but with process CPU time: on a loaded machine wall time
-    measures the neighbours, single-threaded CPU time measures the code."""
-    for f in fns.values():
-        f()
-    samples = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t0 = time.process_time()
-            for _ in range(repeat):
-                f()
-            samples[k].append((time.process_time() - t0) / repeat)
-    return {k: statistics.median(v) for k, v in samples.items()}
-
-
 def main():
     torch = torch_or_none()
     print(f"BLAS: {blas_info()}")
@@ -167,7 +151,7 @@ def main():
         torch.set_num_threads(1)
         fns["pytorch (1 thread)"] = fns.pop("pytorch (2 threads)")
     with threadpool_limits(1, user_api="blas"):
-        cpu = _cpu_alternate(fns)
+        cpu = alternate(fns, rounds=9, repeat=3, warmup=1, clock=time.process_time)
     base = "pytorch (1 thread)" if torch is not None else "numpy (hand-written)"
     table(title + ", 1 thread each, process CPU time", cpu, base=base, per=B)
     if torch is not None:

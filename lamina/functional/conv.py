@@ -65,6 +65,12 @@ def _as4d(a):
     return a[:, :, None, :] if a.ndim == 3 else a
 
 
+def _as4d_and_bias_grad(fn, gy):
+    """A conv op's output gradient as 4-D and its bias gradient (None unless asked)."""
+    gy = _as4d(gy)
+    return gy, (K.channel_sums(gy) if fn.needs_input_grad[2] else None)
+
+
 # ----------------------------------------------------------------------------- depthwise
 def _depthwise_forward(xp, x, w, bias, g):
     """Depthwise convolution (``groups == C == g.c``, ``w`` ``(C*m, 1, kh, kw)``): ``kh*kw``
@@ -150,12 +156,10 @@ class Conv2dFn(Function):
     def backward(self, gy):
         xp = self.xp
         saved, wsaved, wshape = self.saved
-        nx, nw, nb = self.needs_input_grad
+        nx, nw, _ = self.needs_input_grad
         g, G = self.g, self.groups
-        gy = _as4d(gy)
-        gx = gw = gb = None
-        if nb:
-            gb = K.channel_sums(gy)
+        gy, gb = _as4d_and_bias_grad(self, gy)
+        gx = gw = None
         if G == 1:
             gy2 = K.rows_of(gy)
             if nw:
@@ -219,12 +223,10 @@ class ConvTranspose2dFn(Function):
     def backward(self, gy):
         xp = self.xp
         x2, wms, wshape = self.saved
-        nx, nw, nb = self.needs_input_grad
+        nx, nw, _ = self.needs_input_grad
         g, G = self.g, self.groups
-        gy = _as4d(gy)
-        gx = gw = gb = None
-        if nb:
-            gb = K.channel_sums(gy)
+        gy, gb = _as4d_and_bias_grad(self, gy)
+        gx = gw = None
         cin = wshape[0] // G
         if nx:
             rows = K.alloc(xp, (g.rows, wshape[0]), gy.dtype)

@@ -64,7 +64,10 @@ class Module:
 
     def __getattr__(self, name):
         d = self.__dict__
-        for key in ("_parameters", "_modules", "_buffers"):
+        params = d.get("_parameters")
+        if params is not None and name in params:  # the hot case: a layer reading its weights
+            return params[name]
+        for key in ("_modules", "_buffers"):
             store = d.get(key)
             if store is not None and name in store:
                 v = store[name]
@@ -366,6 +369,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
         for hook in self._forward_pre_hooks:
             r = hook(self, args)
             if r is not None:

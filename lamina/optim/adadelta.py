@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import backend as B
-from .optimizer import Optimizer, check_hparam
+from .optimizer import Optimizer, check_hparam, ema_, update_direction
 
 __all__ = ["Adadelta", "adadelta_step"]
 
@@ -24,17 +24,13 @@ def adadelta_step(param, grad, square_avg, acc_delta, *, lr: float, rho: float, 
         All arrays share ``param``'s shape.
     """
     xp = B.get_array_module(param)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
-    square_avg *= rho
-    square_avg += (1.0 - rho) * (g * g)
+    g = update_direction(param, grad, weight_decay=weight_decay, maximize=maximize)
+    ema_(square_avg, g * g, rho)
     std = xp.sqrt(square_avg + eps)
     delta = xp.sqrt(acc_delta + eps)
     delta /= std
     delta *= g
-    acc_delta *= rho
-    acc_delta += (1.0 - rho) * (delta * delta)
+    ema_(acc_delta, delta * delta, rho)
     param -= lr * delta
 
 

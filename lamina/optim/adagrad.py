@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import backend as B
-from .optimizer import Optimizer, check_hparam
+from .optimizer import Optimizer, check_hparam, update_direction
 
 __all__ = ["Adagrad", "adagrad_step"]
 
@@ -24,9 +24,7 @@ def adagrad_step(param, grad, state_sum, step: int, *, lr: float, lr_decay: floa
         All arrays share ``param``'s shape.
     """
     xp = B.get_array_module(param)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = update_direction(param, grad, weight_decay=weight_decay, maximize=maximize)
     clr = lr / (1.0 + (step - 1) * lr_decay)
     state_sum += g * g
     std = xp.sqrt(state_sum)

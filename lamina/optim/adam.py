@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from .optimizer import Optimizer, check_hparam
+from .optimizer import Optimizer, check_hparam, ema_, update_direction
 
 __all__ = ["Adam", "AdamW", "adam_step"]
 
@@ -31,15 +31,10 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step: int, *, lr
     Shape:
         All arrays share ``param``'s shape.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled:
-            param *= 1.0 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
+    g = update_direction(param, grad, lr=lr, weight_decay=weight_decay, maximize=maximize,
+                         decoupled=decoupled)
     exp_avg += (g - exp_avg) * (1.0 - beta1)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1.0 - beta2) * (g * g)
+    ema_(exp_avg_sq, g * g, beta2)
     step_size = lr / (1.0 - beta1 ** step)
     bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
     xp = B.get_array_module(param)

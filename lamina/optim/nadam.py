@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import backend as B
-from .optimizer import Optimizer, check_hparam
+from .optimizer import Optimizer, check_hparam, ema_, update_direction
 
 __all__ = ["NAdam", "nadam_step"]
 
@@ -35,19 +35,14 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, step: int, mu_product: float, *
         All arrays share ``param``'s shape.
     """
     xp = B.get_array_module(param)
-    g = -grad if maximize else grad
+    g = update_direction(param, grad, lr=lr, weight_decay=weight_decay, maximize=maximize,
+                         decoupled=decoupled_weight_decay)
     bias_correction2 = 1.0 - beta2 ** step
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param *= 1.0 - lr * weight_decay
-        else:
-            g = g + weight_decay * param
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
     mu_product = mu_product * mu
     exp_avg += (g - exp_avg) * (1.0 - beta1)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1.0 - beta2) * (g * g)
+    ema_(exp_avg_sq, g * g, beta2)
     denom = xp.sqrt(exp_avg_sq / bias_correction2)
     denom += eps
     mu_product_next = mu_product * mu_next

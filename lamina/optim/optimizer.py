@@ -14,7 +14,7 @@ from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor
 from ..errors import ShapeError, check, op_error
 
-__all__ = ["Optimizer", "check_hparam"]
+__all__ = ["Optimizer", "check_hparam", "update_direction", "ema_"]
 
 
 def check_hparam(cond: bool, op: str, expected: str, got) -> None:
@@ -25,6 +25,29 @@ def check_hparam(cond: bool, op: str, expected: str, got) -> None:
     """
     check(bool(cond), op, expected, repr(got) if isinstance(got, str) else str(got),
           cls=ValueError)
+
+
+def update_direction(param, grad, *, lr: float = 0.0, weight_decay: float = 0.0,
+                     maximize: bool = False, decoupled: bool = False):
+    """The gradient an update follows (PyTorch's shared preamble, any array module).
+
+    ``-grad`` when maximizing; with ``weight_decay``, plus ``weight_decay * param`` (L2), or,
+    when ``decoupled`` (AdamW/NAdamW), ``param *= 1 - lr * weight_decay`` in place first and the
+    gradient unchanged. ``grad`` itself is never modified.
+    """
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled:
+            param *= 1.0 - lr * weight_decay
+        else:
+            g = g + weight_decay * param
+    return g
+
+
+def ema_(avg, x, decay: float) -> None:
+    """``avg = decay * avg + (1 - decay) * x`` in place (running averages of g, g^2, ...)."""
+    avg *= decay
+    avg += (1.0 - decay) * x
 
 
 class Optimizer:

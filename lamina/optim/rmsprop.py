@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import backend as B
-from .optimizer import Optimizer, check_hparam
+from .optimizer import Optimizer, check_hparam, ema_, update_direction
 
 __all__ = ["RMSprop", "rmsprop_step"]
 
@@ -28,11 +28,8 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, *, lr: floa
         All arrays share ``param``'s shape.
     """
     xp = B.get_array_module(param)
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
-    square_avg *= alpha
-    square_avg += (1.0 - alpha) * (g * g)
+    g = update_direction(param, grad, weight_decay=weight_decay, maximize=maximize)
+    ema_(square_avg, g * g, alpha)
     if centered:
         grad_avg += (g - grad_avg) * (1.0 - alpha)
         avg = xp.sqrt(square_avg - grad_avg * grad_avg)

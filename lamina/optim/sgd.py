@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_hparam
+from .optimizer import Optimizer, check_hparam, update_direction
 
 __all__ = ["SGD", "sgd_step"]
 
@@ -26,9 +26,7 @@ def sgd_step(param, grad, buf, *, lr: float, momentum: float = 0.0, dampening: f
     Shape:
         ``param``, ``grad`` and ``buf`` share one shape.
     """
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
+    g = update_direction(param, grad, weight_decay=weight_decay, maximize=maximize)
     if momentum != 0:
         if buf is None:
             buf = g.copy()
