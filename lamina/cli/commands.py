@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import backend as B
 from .. import data as D
 from .. import io, metrics, nn
-from ..autograd import no_grad, tensor
+from ..nn.utils import batched_eval
 from ..train import Trainer
 from ..train.callbacks import CSVLogger, EarlyStopping
 from .build import build_model, build_optimizer, build_scheduler
@@ -39,12 +39,7 @@ def _loss(task):
 
 
 def _predict(model, x, batch=512):
-    model.eval()
-    outs = []
-    with no_grad():
-        for i in range(0, len(x), batch):
-            outs.append(model(tensor(np.asarray(x[i:i + batch]))).numpy())
-    return np.concatenate(outs) if outs else np.zeros((0,))
+    return batched_eval(model, x, batch_size=batch)
 
 
 def _softmax(z):

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from .. import backend as B
 from .. import functional as F
-from ..autograd.creation import rand_like, randn_like, tensor
-from ..autograd.grad_mode import no_grad
-from ..autograd.tensor import Tensor
+from ..autograd.creation import rand_like, randn_like
 from ..errors import check
 from ..nn.activation import get_activation
 from ..nn.containers import Sequential
 from ..nn.conv import Conv2d, ConvTranspose2d
 from ..nn.layers import Flatten, Linear, Unflatten
 from ..nn.module import Module
+from ..nn.utils import as_model_dtype, batched_eval  # noqa: F401  (re-exported)
 from ..optim import Adam, clip_grad_norm_
 from ..train import Trainer, split_batch
 from .mlp import MLP
@@ -62,32 +61,6 @@ def masking_noise(p: float = 0.25):
     """
     check(0 <= p < 1, "masking_noise", "0 <= p < 1", repr(p))
     return lambda x: x * (rand_like(x) >= p).astype(x.dtype)
-
-
-def as_model_dtype(model, X):
-    """Host array ``X`` in the dtype of ``model``'s parameters (float64 data would otherwise
-    upcast every step)."""
-    first = next(iter(model.parameters()), None)
-    dtype = B.get_default_dtype() if first is None else first.dtype
-    return np.asarray(B.to_host(X.data if isinstance(X, Tensor) else X), dtype=dtype)
-
-
-def batched_eval(model, X, fn, batch_size: int = 512):
-    """Apply ``fn`` to the array ``X`` in batches, in eval mode without recording a graph, and
-    concatenate the host results (``fn`` returns a Tensor or an array). The model's mode is
-    restored afterwards. Shared by the autoencoders, the VAE and the GAN."""
-    X = as_model_dtype(model, X)
-    was = model.training
-    model.eval()
-    out = []
-    try:
-        with no_grad():
-            for i in range(0, len(X), batch_size):
-                r = fn(tensor(X[i:i + batch_size]))
-                out.append(B.to_host(r.data if isinstance(r, Tensor) else r))
-    finally:
-        model.train(was)
-    return np.concatenate(out)
 
 
 def reconstruction_step(trainer, batch) -> dict:

@@ -1,4 +1,5 @@
-"""``torch.nn.utils`` equivalents: gradient clipping and parameter <-> vector conversion.
+"""``torch.nn.utils`` equivalents: gradient clipping and parameter <-> vector conversion, plus
+batched eval-mode inference (``batched_eval``) shared by the models and the CLI.
 
 Clipping lives here (in ``nn``) because ``optim`` sits above ``nn``; ``lamina.optim`` re-exports
 these functions.
@@ -10,11 +11,13 @@ import math
 
 from .. import backend as B
 from .. import functional as F
+from ..autograd.creation import tensor
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..errors import check, op_error
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
-           "vector_to_parameters"]
+           "vector_to_parameters", "as_model_dtype", "batched_eval"]
 
 
 def _as_list(parameters) -> list:
@@ -154,3 +157,39 @@ def vector_to_parameters(vec, parameters) -> None:
         n = p.numel()
         p.data[...] = v[i:i + n].reshape(p.shape).astype(p.dtype, copy=False)
         i += n
+
+
+def as_model_dtype(model, X):
+    """Host array ``X`` in the dtype of ``model``'s parameters (float64 data would otherwise
+    upcast every step)."""
+    first = next(iter(model.parameters()), None)
+    dtype = B.get_default_dtype() if first is None else first.dtype
+    return B.np.asarray(B.to_host(X.data if isinstance(X, Tensor) else X), dtype=dtype)
+
+
+def batched_eval(model, X, fn=None, batch_size: int = 512):
+    """Apply ``fn`` (default: ``model`` itself) to the array ``X`` in batches, in eval mode
+    without recording a graph, and concatenate the host results.
+
+    Args:
+        model (Module): switched to eval mode for the call; its mode is restored afterwards.
+        X: array or Tensor ``(N, ...)``, cast to the dtype of the model's parameters.
+        fn (callable, optional): Tensor batch -> Tensor or array. Default: ``model``.
+        batch_size (int): rows per forward pass. Default 512.
+
+    Returns:
+        NumPy array ``(N, ...)``: the concatenated outputs (``(0,)`` when ``X`` is empty).
+    """
+    fn = model if fn is None else fn
+    X = as_model_dtype(model, X)
+    was = model.training
+    model.eval()
+    out = []
+    try:
+        with no_grad():
+            for i in range(0, len(X), batch_size):
+                r = fn(tensor(X[i:i + batch_size]))
+                out.append(B.to_host(r.data if isinstance(r, Tensor) else r))
+    finally:
+        model.train(was)
+    return B.np.concatenate(out) if out else B.np.zeros((0,), X.dtype)

@@ -1,5 +1,7 @@
 """Learning outcomes of MLPs on real data (seeds Q8-Q12, Q20): figures in docs/training.md."""
 
+import importlib.util
+import pathlib
 import warnings
 
 import numpy as np
@@ -9,9 +11,8 @@ import lamina
 from lamina import datasets, optim
 from lamina import functional as F
 from lamina import metrics as M
-from lamina.data import KFold, train_test_split
+from lamina.data import KFold
 from lamina.models import MLP
-from lamina.nn.regularization import l2_penalty
 from lamina.train import GradientMonitor, GradientWarning, Trainer
 
 
@@ -100,37 +101,24 @@ def test_vanishing_gradients_sigmoid_vs_relu_he(digits):
     assert acc >= 0.90
 
 
-def _gap(xtr, ytr, xva, yva, seed, dropout=0.0, l2=0.0):
-    lamina.manual_seed(seed)
-    model = MLP(64, (128, 128), 10, dropout=dropout)
-
-    def loss_fn(out, y):
-        loss = F.cross_entropy(out, y)
-        return loss + l2 * l2_penalty(model) if l2 else loss
-
-    trainer = Trainer(model, optim.Adam(model.parameters(), 1e-3), loss_fn)
-    trainer.fit((xtr, ytr), epochs=40, batch_size=32, verbose=0)
-    a_tr = trainer.evaluate((xtr, ytr))["accuracy"]  # eval mode: dropout off
-    a_va = trainer.evaluate((xva, yva))["accuracy"]
-    return a_tr - a_va, a_va
+def _example(name):
+    """Import ``examples/<name>.py`` as a module (the test checks the example's own code)."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def test_dropout_and_l2_shrink_the_generalization_gap():
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    xtr, xva, ytr, yva = train_test_split(X.astype(np.float32), y, test_size=len(X) - 200,
-                                          seed=0)
-    mu, sd = xtr.mean(0), xtr.std(0) + 0.1
-    xtr, xva = ((xtr - mu) / sd).astype(np.float32), ((xva - mu) / sd).astype(np.float32)
+    ex = _example("regularization_gap")
     # 20% of the 200 training labels are wrong: an unregularized over-parameterized MLP
     # memorizes them (train accuracy ~1) and generalizes worse
-    rs = np.random.default_rng(0)
-    flip = rs.random(len(ytr)) < 0.2
-    ytr = ytr.copy()
-    ytr[flip] = (ytr[flip] + rs.integers(1, 10, flip.sum())) % 10
-    res = {name: np.mean([_gap(xtr, ytr, xva, yva, s, **kw) for s in range(3)], axis=0)
-           for name, kw in (("none", {}), ("dropout", {"dropout": 0.5}), ("l2", {"l2": 1e-2}))}
+    xtr, _, noisy, xva, yva = ex.load_split()
+    res = {}
+    for name, kw in (("none", {}), ("dropout", {"dropout": 0.5}), ("l2", {"l2": 1e-2})):
+        tr, va = np.mean([ex.fit(xtr, noisy, xva, yva, s, **kw) for s in range(3)], axis=0)
+        res[name] = (tr - va, va)
     print({k: f"gap {g:.3f}, val acc {v:.3f}" for k, (g, v) in res.items()})
     for name in ("dropout", "l2"):
         assert res[name][0] <= res["none"][0] - 0.05, name
