@@ -28,7 +28,7 @@ from ..nn.conv import Conv2d, ConvTranspose2d
 from ..nn.layers import Flatten, Linear, Unflatten
 from ..nn.module import Module
 from ..nn.normalization import BatchNorm1d, BatchNorm2d
-from ..optim import Adam
+from ..optim import Adam, MultiOptimizer
 from ..train import Trainer, split_batch
 from .autoencoder import as_model_dtype, batched_eval
 
@@ -149,16 +149,28 @@ class GAN(Module):
                 "d_real": F.sigmoid(d_real).mean().item(),
                 "d_fake": F.sigmoid(d_fake).mean().item()}
 
-    def fit(self, X, epochs: int = 50, batch_size: int = 64, callbacks=(), verbose: int = 0):
+    def fit(self, X, epochs: int = 50, batch_size: int = 64, callbacks=(), verbose: int = 0,
+            checkpoint=None, resume=False):
         """Train on the array ``X`` through the Trainer with :meth:`train_step`.
+
+        Args:
+            X: array ``(N, ...)`` of real samples.
+            epochs (int): default 50. batch_size (int): default 64.
+            callbacks, verbose: as :meth:`Trainer.fit`.
+            checkpoint (str, optional): written atomically after every epoch: both networks
+                (and the EMA generator), both optimizers' states, the RNG and the loader
+                position. Default None.
+            resume (bool or str): as :meth:`Trainer.fit`: True continues from ``checkpoint``
+                when it exists; the resumed run matches an uninterrupted one bit for bit.
 
         Returns:
             History: per-epoch means of ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
         """
         X = as_model_dtype(self, X)
-        trainer = Trainer(self, None, None, metrics=(), step_fn=self.train_step)
+        opts = MultiOptimizer(discriminator=self.d_optimizer, generator=self.g_optimizer)
+        trainer = Trainer(self, opts, None, metrics=(), step_fn=self.train_step)
         hist = trainer.fit((X, X), epochs=epochs, batch_size=batch_size, callbacks=callbacks,
-                           verbose=verbose)
+                           verbose=verbose, checkpoint=checkpoint, resume=resume)
         self.eval()
         return hist
 

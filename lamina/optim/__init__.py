@@ -20,6 +20,7 @@ from .adagrad import Adagrad, adagrad_step
 from .adam import Adam, AdamW, adam_step
 from .clip import clip_grad_norm_, clip_grad_value_, get_total_norm
 from .lr_finder import LRFinderResult, lr_finder
+from .multi import MultiOptimizer
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
                            CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR,
                            LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR, PolynomialLR,
@@ -30,7 +31,7 @@ from .rmsprop import RMSprop, rmsprop_step
 from .sgd import SGD, sgd_step
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam",
+    "Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam",
     "sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "nadam_step",
     "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "lr_finder", "LRFinderResult",
     "lr_scheduler", "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
