@@ -31,7 +31,8 @@ from .rmsprop import RMSprop, rmsprop_step
 from .sgd import SGD, sgd_step
 
 __all__ = [
-    "Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam",
+    "Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+    "NAdam",
     "sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "nadam_step",
     "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "lr_finder", "LRFinderResult",
     "lr_scheduler", "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
