@@ -105,19 +105,12 @@ def apply1(cls, x, params=None):
 
 
 def apply2(cls, a, b, params=None):
-    """``cls.apply(a, b, **params)`` without the packing: hot binary ops call it.
+    """``cls.apply(a, b, **params)`` without the packing: hot binary ops call it (arguments
+    and result as :func:`apply1`, with two operands ``a`` and ``b``).
 
     Inline fast path for two tensors, or a tensor and a Python scalar that a floating tensor
     absorbs as a NumPy weak scalar; anything else (and grad off, anomaly mode or CuPy) goes
     through the general path.
-
-    Args:
-        cls (type): the ``Function`` subclass.
-        a, b: the operands (Tensor, array, scalar or None).
-        params (dict | None): keyword parameters, set as attributes. Default None.
-
-    Returns:
-        Tensor (or a tuple of them for multi-output ops), exactly as ``cls.apply``.
     """
     fn = _new(cls)
     if params:
