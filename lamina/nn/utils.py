@@ -160,11 +160,14 @@ def vector_to_parameters(vec, parameters) -> None:
 
 
 def as_model_dtype(model, X):
-    """Host array ``X`` in the dtype of ``model``'s parameters (float64 data would otherwise
-    upcast every step)."""
+    """Host array ``X``; floating data in the dtype of ``model``'s parameters (float64 data would
+    otherwise upcast every step). Integer and bool data (token ids, masks) keep their dtype."""
+    a = B.np.asarray(B.to_host(X.data if isinstance(X, Tensor) else X))
+    if a.dtype.kind in "biu":
+        return a
     first = next(iter(model.parameters()), None)
     dtype = B.get_default_dtype() if first is None else first.dtype
-    return B.np.asarray(B.to_host(X.data if isinstance(X, Tensor) else X), dtype=dtype)
+    return a.astype(dtype, copy=False)
 
 
 def batched_eval(model, X, fn=None, batch_size: int = 512):
