@@ -18,22 +18,27 @@ from lamina import nn, optim
 from .common import alternate, blas_info, table, torch_or_none
 
 
+def _chain(x):
+    """The 10-op chain, forward and backward, on a lamina or a PyTorch tensor (same methods)."""
+    y = x * 1.5
+    y = y + 0.1
+    y = y.exp()
+    y = y * x
+    y = y - 0.2
+    y = y.tanh()
+    y = y * y
+    y = y + x
+    y = y.sigmoid()
+    y = y.sum()
+    x.grad = None
+    y.backward()
+
+
 def overhead():
     x = lamina.tensor([0.5], requires_grad=True)
 
     def lam():
-        y = x * 1.5
-        y = y + 0.1
-        y = y.exp()
-        y = y * x
-        y = y - 0.2
-        y = y.tanh()
-        y = y * y
-        y = y + x
-        y = y.sigmoid()
-        y = y.sum()
-        x.grad = None
-        y.backward()
+        _chain(x)
 
     a = np.array([0.5], dtype=np.float32)
 
@@ -66,18 +71,7 @@ def overhead():
         tx = torch.tensor([0.5], requires_grad=True)
 
         def tch():
-            y = tx * 1.5
-            y = y + 0.1
-            y = y.exp()
-            y = y * tx
-            y = y - 0.2
-            y = y.tanh()
-            y = y * y
-            y = y + tx
-            y = y.sigmoid()
-            y = y.sum()
-            tx.grad = None
-            y.backward()
+            _chain(tx)
         fns["pytorch cpu (context)"] = tch
     t = alternate(fns, rounds=7, repeat=2000)
     table("10-op elementwise chain on a (1,) tensor, forward + backward", t,

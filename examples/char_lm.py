@@ -13,12 +13,12 @@ import time
 import numpy as np
 
 import lamina
-from lamina import functional as F
 from lamina import optim
 from lamina.data import Vocabulary
 from lamina.datasets import load_python_docs
 from lamina.models import CharLSTM, TinyTransformerLM
 from lamina.models.language import bits_per_token
+from lamina.train import fit_tbptt
 
 
 def main():
@@ -49,25 +49,15 @@ def main():
                                   dim_feedforward=512, max_len=T, dropout=0.0)
     opt = optim.Adam(model.parameters(), lr=args.lr)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.steps)
-    B = args.batch_size
-    n = len(ids) // B
-    X, Y = ids[:n * B].reshape(B, n), ids[1:n * B + 1].reshape(B, n)
-    state, t0 = None, time.time()
-    for s in range(args.steps):
-        pos = (s * T) % (n - T)
-        if pos < T or args.model != "lstm":      # a new pass (or a Transformer) starts afresh
-            state = None
-        logits, state = model(X[:, pos:pos + T], state)
-        loss = F.cross_entropy(F.reshape(logits, (-1, len(vocab))),
-                               lamina.tensor(Y[:, pos:pos + T].reshape(-1)))
-        opt.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if (s + 1) % 250 == 0 or s == 0:
-            print(f"step {s + 1}: train {loss.item() / np.log(2):.3f} bits/char "
+    t0 = time.time()
+
+    def log(step, loss):
+        if step % 250 == 0 or step == 1:
+            print(f"step {step}: train {loss / np.log(2):.3f} bits/char "
                   f"({time.time() - t0:.0f} s)")
+    # a Transformer sees each window afresh; the LSTM carries its state across windows
+    fit_tbptt(model, ids, opt, args.steps, batch_size=args.batch_size, seq_len=T, clip=1.0,
+              scheduler=sched, carry_state=args.model == "lstm", callback=log)
     bpc = bits_per_token(model, held, seq_len=200 if args.model == "lstm" else T)
     print(f"held-out: {bpc:.3f} bits/char")
     for temperature, top_k in ((0.5, None), (0.8, None), (1.0, 5)):

@@ -15,6 +15,7 @@ from lamina import optim
 from lamina.data import Vocabulary
 from lamina.datasets import make_digit_seq2seq
 from lamina.models import Seq2Seq
+from lamina.train import fit_sampled
 
 
 def main():
@@ -37,17 +38,16 @@ def main():
     lamina.manual_seed(args.seed)
     model = Seq2Seq(len(vocab), len(vocab), embed_dim=32, hidden_size=64)
     opt = optim.Adam(model.parameters(), lr=3e-3)
-    rng = np.random.default_rng(args.seed)
-    for step in range(args.steps):
-        b = rng.integers(0, len(X), 64)
-        T = int(XL[b].max())
-        loss = model.loss(X[b, :T], XL[b], Y[b, :T + 2])
-        opt.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if (step + 1) % 100 == 0:
-            print(f"step {step + 1}: loss {loss.item():.4f}")
+
+    def batch_loss(b):
+        T = int(XL[b].max())  # pad only to the batch's longest source
+        return model.loss(X[b, :T], XL[b], Y[b, :T + 2])
+
+    def log(step, loss):
+        if step % 100 == 0:
+            print(f"step {step}: loss {loss:.4f}")
+    fit_sampled(batch_loss, opt, len(X), args.steps, batch_size=64, seed=args.seed, clip=1.0,
+                callback=log)
 
     ids, attn = model.greedy_decode(tX, tXL, max_len=args.max_len + 2)
     pred = [vocab.decode(r) for r in ids]

@@ -12,10 +12,11 @@ from .callbacks import (Callback, CSVLogger, EarlyStopping, GradientMonitor, Gra
                         LambdaCallback, LRSchedulerCallback, ModelCheckpoint, ProgressBar,
                         TensorBoard, TerminateOnNaN)
 from .history import History
+from .loops import fit_sampled, fit_tbptt
 from .step import compute_loss, default_step, split_batch
 from .trainer import Trainer
 
 __all__ = ["Trainer", "History", "default_step", "split_batch", "compute_loss", "callbacks",
            "Callback", "EarlyStopping", "ModelCheckpoint", "LRSchedulerCallback", "ProgressBar",
            "CSVLogger", "TensorBoard", "GradientMonitor", "GradientWarning", "TerminateOnNaN",
-           "LambdaCallback"]
+           "LambdaCallback", "fit_sampled", "fit_tbptt"]

@@ -25,6 +25,7 @@ from lamina.datasets.text import (TAG_NAMES, entity_f1, load_python_docs, make_d
                                   make_entity_tagging)
 from lamina.models import BiLSTMTagger, CharLSTM, Seq2Seq, TextCNN, TinyTransformerClassifier
 from lamina.models.language import bits_per_token
+from lamina.train import fit_sampled, fit_tbptt
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -127,20 +128,7 @@ def test_char_lstm_bits_per_char_and_samples():
     lamina.manual_seed(0)
     model = CharLSTM(len(vocab), embed_dim=32, hidden_size=128)
     opt = optim.Adam(model.parameters(), lr=5e-3)
-    B, T, steps = 32, 64, 350
-    n = len(ids) // B
-    X, Y = ids[:n * B].reshape(B, n), ids[1:n * B + 1].reshape(B, n)
-    state = None
-    for s in range(steps):
-        pos = (s * T) % (n - T)
-        state = None if pos < T else state               # a new pass starts from zeros
-        logits, state = model(X[:, pos:pos + T], state)
-        loss = F.cross_entropy(F.reshape(logits, (-1, len(vocab))),
-                               lamina.tensor(Y[:, pos:pos + T].reshape(-1)))
-        opt.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+    fit_tbptt(model, ids, opt, steps=350, batch_size=32, seq_len=64, clip=1.0)
     bpc = bits_per_token(model, held, seq_len=200, batch_size=16)
 
     lamina.manual_seed(1)
@@ -165,15 +153,11 @@ def test_seq2seq_attention_reverses_unseen_digit_strings():
     lamina.manual_seed(0)
     model = Seq2Seq(len(vocab), len(vocab), embed_dim=32, hidden_size=64)
     opt = optim.Adam(model.parameters(), lr=3e-3)
-    rng = np.random.default_rng(0)
-    for _ in range(300):
-        b = rng.integers(0, len(X), 64)
-        T = int(XL[b].max())
-        loss = model.loss(X[b, :T], XL[b], Y[b, :T + 2])
-        opt.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+
+    def batch_loss(b):
+        T = int(XL[b].max())  # pad only to the batch's longest source
+        return model.loss(X[b, :T], XL[b], Y[b, :T + 2])
+    fit_sampled(batch_loss, opt, len(X), steps=300, batch_size=64, seed=0, clip=1.0)
     ids, attn = model.greedy_decode(tX, tXL, max_len=10)
     exact = np.mean([vocab.decode(r) == t for r, t in zip(ids, test_tgt)])
     beam_ids, _ = model.beam_search(tX[:60], tXL[:60], beam_size=3, max_len=10)
@@ -199,14 +183,11 @@ def test_bilstm_tagger_learns_entities_from_context():
     lamina.manual_seed(0)
     model = BiLSTMTagger(len(vocab), len(TAG_NAMES), embed_dim=32, hidden_size=32)
     opt = optim.Adam(model.parameters(), lr=1e-2)
-    rng = np.random.default_rng(0)
-    for _ in range(300):
-        b = rng.integers(0, len(X), 32)
+
+    def batch_loss(b):
         T = int(L[b].max())
-        loss = model.loss(X[b, :T], Y[b, :T], L[b])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return model.loss(X[b, :T], Y[b, :T], L[b])
+    fit_sampled(batch_loss, opt, len(X), steps=300, batch_size=32, seed=0)
     pred = model.predict(tX, tL)
     pred_tags = [[TAG_NAMES[k] for k in p[:n]] for p, n in zip(pred, tL)]
     flat_true = [t for ts in test_tags for t in ts]
