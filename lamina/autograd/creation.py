@@ -41,7 +41,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     keeps its dtype unless ``dtype`` is given.
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, B.ndarray_types):
         arr = data.astype(dtype) if dtype is not None else data.copy()
     else:
@@ -107,7 +107,13 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    return _finish(np.linspace(start, end, steps, dtype=_dtype(dtype)), device, requires_grad)
+    dt = _dtype(dtype)
+    if dt is not None and dt.kind == "b":
+        raise TypeError("linspace: expected a numeric dtype, got dtype=bool (as in PyTorch)")
+    if dt is not None and dt.kind in "iu":  # torch computes in float and truncates toward 0
+        arr = np.trunc(np.linspace(start, end, steps, dtype=np.float64)).astype(dt)
+        return _finish(arr, device, requires_grad)
+    return _finish(np.linspace(start, end, steps, dtype=dt), device, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -158,21 +164,21 @@ def _like(x, dtype):
 
 def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
     """Zeros with the shape (and dtype, device) of ``x``."""
-    xp = B.get_array_module(x.data)
+    xp = B.get_array_module(x.array)
     d, s = _like(x, dtype)
     return Tensor(xp.zeros(s, d), requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad=False) -> Tensor:
     """Ones with the shape (and dtype, device) of ``x``."""
-    xp = B.get_array_module(x.data)
+    xp = B.get_array_module(x.array)
     d, s = _like(x, dtype)
     return Tensor(xp.ones(s, d), requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """``fill_value`` everywhere, shape and dtype of ``x``."""
-    xp = B.get_array_module(x.data)
+    xp = B.get_array_module(x.array)
     d, s = _like(x, dtype)
     return Tensor(xp.full(s, fill_value, d), requires_grad=requires_grad)
 

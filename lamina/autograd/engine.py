@@ -10,9 +10,10 @@ from __future__ import annotations
 from heapq import heappop, heappush, heappushpop
 
 from .. import backend as B
-from .function import _FREED, _shapes
+from .function import _FREED, _shapes, _wrap
 from .grad_mode import _LOCAL, HOOKS, NOT_DEFAULT
-from .tensor import Tensor
+from .inplace import check_versions
+from .tensor import INPLACE_USED, Tensor
 
 __all__ = ["run_backward", "sum_to", "grad"]
 
@@ -42,7 +43,7 @@ def _run_hooks(t: Tensor, g):
     for h in t._hooks:
         r = h(Tensor(g))
         if r is not None:
-            g = r.data if isinstance(r, Tensor) else r
+            g = r.array if isinstance(r, Tensor) else r
     return g
 
 
@@ -52,7 +53,7 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; "
                            "did you compute it under no_grad() or from tensors without "
                            "requires_grad=True?")
-    d = root.data
+    d = root.array
     xp = B.get_array_module(d) if _HAS_CUPY else B.np
     if grad is None:
         if d.size != 1:
@@ -66,7 +67,7 @@ def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
             g0 = g0.reshape(d.shape)
         strict = False
     else:
-        g0 = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
+        g0 = grad.array if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.dtype)
         if g0.shape != root.shape:
             raise RuntimeError(f"backward: expected grad of shape {root.shape}, got {g0.shape}")
         strict = g0.dtype != d.dtype  # then no op may take its gradient's dtype on trust
@@ -91,6 +92,7 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
     # hooks (which may replace a gradient), anomaly mode or a root gradient of another dtype:
     # every function goes through _call_backward and every gradient is checked
     slow = hooks or anomaly or strict
+    versions = INPLACE_USED[0]  # in-place ops exist: check what each function saved
     leaves: dict = {}   # id(tensor) -> [tensor, grad, grad is an array this pass made]
     # ids of large gradient arrays this pass allocated and still holds (safe to add into in
     # place); an id leaves the set when its array is handed to backward, so a recycled id
@@ -129,6 +131,8 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
             raise RuntimeError(
                 f"backward: trying to backward through {fn.name} a second time, after its "
                 "saved arrays were freed; call backward(retain_graph=True) the first time")
+        if versions:
+            check_versions(fn)
         if slow or type(gys) is list:  # hooks, anomaly mode or several outputs
             gxs = _call_backward(fn, gys, hooks, anomaly, mine)
             fit = False
@@ -147,7 +151,7 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
             if not need or gx is None:
                 continue
             if not fit:
-                xd = x.data
+                xd = x.array
                 if gx.shape != xd.shape:
                     gx = sum_to(gx, xd.shape)
                     if gx.shape != xd.shape:
@@ -200,7 +204,7 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
         if t._hooks:
             g = _run_hooks(t, g)
             fresh = False
-        if t.grad is None:
+        if t._grad is None:
             # .grad must be a writable array of its own: not a broadcast view, not shared (a
             # sum this pass made for this leaf alone is)
             if not fresh:
@@ -209,9 +213,19 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
                     g = g.copy()
                 if handed is not None:
                     handed.add(id(g))
-            t.grad = g
+            t._grad = _wrap(g)
         else:
-            t.grad = t.grad + g
+            _add_into(t, g)
+
+
+def _add_into(t, g) -> None:
+    """Accumulate into an existing ``.grad`` in place, as PyTorch does (a tensor holding
+    ``p.grad`` sees the sum); a fresh sum when the stored array cannot take it."""
+    cur = t._grad.array
+    if cur.flags.writeable and cur.shape == g.shape and cur.dtype == g.dtype:
+        cur += g
+    else:
+        t._grad.array = cur + g
 
 
 def _call_backward(fn, gys, hooks, anomaly, mine):
@@ -251,7 +265,10 @@ def _output_hooks(fn, gys, hooked) -> None:
         if o._hooks:
             gys[i] = _run_hooks(o, gys[i])
         if o._retain:
-            o.grad = gys[i] if o.grad is None else o.grad + gys[i]
+            if o._grad is None:
+                o._grad = _wrap(gys[i].copy())
+            else:
+                _add_into(o, gys[i])
 
 
 def _fill_missing(fn, gys) -> None:
@@ -260,7 +277,7 @@ def _fill_missing(fn, gys) -> None:
         if gys[i] is None:
             o = r()
             if o is not None:
-                gys[i] = fn.xp.zeros_like(o.data)
+                gys[i] = fn.xp.zeros_like(o.array)
 
 
 def _check_backward(fn, x, gx) -> None:
@@ -268,7 +285,7 @@ def _check_backward(fn, x, gx) -> None:
         raise FloatingPointError(
             f"detect_anomaly: backward of {fn.name} produced NaN/Inf in the gradient of an "
             f"input of shape {tuple(x.shape)}; input shapes "
-            f"({_shapes([getattr(i, 'data', None) for i in fn.inputs])})")
+            f"({_shapes([getattr(i, 'array', None) for i in fn.inputs])})")
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
@@ -279,16 +296,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
         inputs (sequence of Tensor): tensors that require grad.
     """
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    saved = [(t.grad) for t in inputs]
+    saved = [(t._grad) for t in inputs]
     for t in inputs:
-        t.grad = None
+        t._grad = None
     try:
         # temporarily treat the inputs as leaves of the pass by collecting their grads via hooks
         got = {}
         handles = []
         for t in inputs:
             def hook(g, _t=t):
-                got[id(_t)] = g.data
+                got[id(_t)] = g.array
             if t._creator is not None:
                 t.retain_grad()
             handles.append(t.register_hook(hook))
@@ -298,4 +315,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False):
         return tuple(Tensor(got[id(t)]) if id(t) in got else None for t in inputs)
     finally:
         for t, g in zip(inputs, saved):
-            t.grad = g
+            t._grad = g

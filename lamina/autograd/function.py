@@ -16,8 +16,9 @@ from __future__ import annotations
 import weakref
 
 from .. import backend as B
+from ..errors import ShapeError
 from .grad_mode import NOT_DEFAULT, current_mode
-from .tensor import Tensor
+from .tensor import INPLACE_USED, Tensor
 
 __all__ = ["Function", "ToDevice", "as_tensor_arg", "apply1", "apply2"]
 
@@ -28,11 +29,15 @@ _new = object.__new__
 _F32 = _np.dtype("float32")  # ``dtype is _F32`` is far cheaper than ``dtype.kind == "f"``
 
 
+_ndarray = _np.ndarray
+_generic = _np.generic
+
+
 def _wrap(arr) -> Tensor:
     """A bare Tensor around ``arr`` (the fast path of ``Tensor(arr)``: class defaults do the
-    rest)."""
+    rest). A NumPy scalar becomes a 0-d array, so ``.array`` is always an array."""
     t = _new(Tensor)
-    t.data = arr
+    t.array = _np.asarray(arr) if isinstance(arr, _generic) else arr
     return t
 
 
@@ -58,7 +63,7 @@ def _collect(inputs):
     pyfloat = False
     for x in inputs:
         if isinstance(x, Tensor):
-            arrays.append(x.data)
+            arrays.append(x.array)
             if x._requires_grad:
                 any_grad = True
                 need.append(True)
@@ -96,12 +101,12 @@ def apply1(cls, x, params=None):
     if NOT_DEFAULT or _HAS_CUPY or not isinstance(x, Tensor):
         return _apply(cls, fn, (x,))
     if not (x._requires_grad and cls.differentiable):
-        return _output(fn, fn.forward(x.data), False)
+        return _output(fn, fn.forward(x.array), False)
     fn.needs_input_grad = _NEED1
     c = x._creator
     fn.generation = 0 if c is None else c.generation + 1
     fn.inputs = (x,)  # the engine reads only entries whose need flag is True
-    return _recorded(fn, fn.forward(x.data))
+    return _recorded(fn, fn.forward(x.array))
 
 
 def apply2(cls, a, b, params=None):
@@ -118,10 +123,10 @@ def apply2(cls, a, b, params=None):
     if NOT_DEFAULT or _HAS_CUPY:
         return _apply(cls, fn, (a, b))
     if isinstance(a, Tensor):
-        xa = a.data
+        xa = a.array
         if isinstance(b, Tensor):
             ga, gb = a._requires_grad, b._requires_grad
-            xb = b.data
+            xb = b.array
             scalar = False
         elif type(b) is int or type(b) is float and (
                 (dt := xa.dtype) is _F32 or dt.kind == "f"):
@@ -131,14 +136,17 @@ def apply2(cls, a, b, params=None):
         else:
             return _apply(cls, fn, (a, b))
     elif isinstance(b, Tensor) and (type(a) is int or type(a) is float and (
-            (dt := b.data.dtype) is _F32 or dt.kind == "f")):
+            (dt := b.array.dtype) is _F32 or dt.kind == "f")):
         ga, gb = False, b._requires_grad
-        xa, xb = a, b.data
+        xa, xb = a, b.array
         scalar = True
     else:
         return _apply(cls, fn, (a, b))
     if not ((ga or gb) and cls.differentiable):
-        return _output(fn, fn.forward(xa, xb), False)
+        try:
+            return _output(fn, fn.forward(xa, xb), False)
+        except ValueError as e:
+            raise _broadcast_error(fn, (xa, xb), e) from None
     fn.needs_input_grad = _NEED2[ga][gb]
     if scalar and cls.scalar_grads_fit:  # no broadcasting, no promotion: nothing to check
         fn.grads_fit = True
@@ -153,15 +161,24 @@ def apply2(cls, a, b, params=None):
             gen = c.generation + 1
     fn.generation = gen
     fn.inputs = (a, b)
-    return _recorded(fn, fn.forward(xa, xb))
+    try:
+        out = fn.forward(xa, xb)
+    except ValueError as e:
+        raise _broadcast_error(fn, (xa, xb), e) from None
+    return _recorded(fn, out)
 
 
 def _recorded(fn, out):
     """Wrap the forward result of a recorded op (the fast paths' share of :func:`_output`)."""
-    if type(out) is tuple:
-        return _output(fn, out, True)
+    if INPLACE_USED[0]:
+        _snapshot(fn)
+    if type(out) is not _ndarray:
+        if type(out) is tuple:
+            return _output(fn, out, True)
+        if isinstance(out, _generic):
+            out = _np.asarray(out)
     res = _new(Tensor)
-    res.data = out
+    res.array = out
     dt = out.dtype
     if dt is _F32 or dt.kind == "f":  # ``is`` first: far cheaper than ``dtype.kind``
         res._requires_grad = True
@@ -181,17 +198,30 @@ def _apply(cls, fn, inputs):
     if record:
         fn.needs_input_grad = need
         fn.generation = gen
-    out = _checked_forward(fn, arrays) if m is not None and m.anomaly else fn.forward(*arrays)
+    try:
+        out = (_checked_forward(fn, arrays) if m is not None and m.anomaly
+               else fn.forward(*arrays))
+    except ValueError as e:
+        raise _broadcast_error(fn, arrays, e) from None
     if record:
         fn.inputs = inputs
+        if INPLACE_USED[0]:
+            _snapshot(fn)
     return _output(fn, out, record)
+
+
+def _snapshot(fn) -> None:
+    """Remember the versions of a recorded op's inputs (only once in-place ops exist)."""
+    fn._versions = tuple(x._version if isinstance(x, Tensor) else 0 for x in fn.inputs)
 
 
 def _output(fn, out, record):
     """Wrap the forward result(s) of ``fn``; a recorded op's floating outputs point to it."""
     if type(out) is not tuple:
+        if isinstance(out, _generic):
+            out = _np.asarray(out)
         res = _new(Tensor)
-        res.data = out
+        res.array = out
         if record and out.dtype.kind == "f":
             res._requires_grad = True
             res._creator = fn
@@ -201,7 +231,7 @@ def _output(fn, out, record):
         fn.nout = len(res)
         fn.outputs = tuple([weakref.ref(o) for o in res])
         for i, o in enumerate(res):
-            if o.data.dtype.kind == "f":
+            if o.array.dtype.kind == "f":
                 o._requires_grad = True
                 o._creator = fn
                 o._out_idx = i
@@ -275,6 +305,15 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _broadcast_error(fn, arrays, err):
+    """NumPy's "could not be broadcast" as an error that names the op and every shape; any
+    other ValueError is returned unchanged."""
+    if "broadcast" not in str(err):
+        return err
+    return ShapeError(f"{fn.name.lower()}: expected shapes that broadcast together, got "
+                      f"({_shapes(arrays)}); align them (e.g. unsqueeze, reshape) first")
 
 
 def _shapes(arrays) -> str:

@@ -10,7 +10,7 @@ from .. import backend as B
 from ..errors import DTypeError
 from .grad_mode import HOOKS, STATE
 
-__all__ = ["Tensor", "Parameter", "RemovableHandle"]
+__all__ = ["Tensor", "Parameter", "RemovableHandle", "INPLACE_USED"]
 
 
 class RemovableHandle:
@@ -32,12 +32,19 @@ class Tensor:
         requires_grad (bool): record ops on this tensor so ``backward`` can fill ``.grad``.
             Only floating tensors may require grad. Default False.
 
+    ``Tensor(2, 3)`` (only ints) is PyTorch's legacy constructor: a zero-filled tensor of that
+    shape in the default dtype. ``Tensor(data)`` wraps an array as is; to copy data and infer a
+    dtype the PyTorch way, call :func:`lamina.tensor`.
+
     Attributes:
-        data: the underlying array. ``grad``: accumulated gradient array or None.
+        array: the underlying backend array (what ops read and write).
+        data (Tensor): a detached tensor sharing ``array`` (PyTorch's ``.data``).
+        grad (Tensor | None): the accumulated gradient, filled by ``backward``.
     """
 
-    # class-level defaults: creating a tensor sets ``data`` only (ops create many tensors)
-    grad = None
+    # class-level defaults: creating a tensor sets ``array`` only (ops create many tensors)
+    _grad = None
+    _version = 0  # bumped by every in-place op (see lamina.autograd.inplace)
     _requires_grad = False
     _creator = None
     _out_idx = 0
@@ -46,14 +53,64 @@ class Tensor:
     name = None
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to the Tensor's reflected op
 
-    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
-        if not isinstance(data, B.ndarray_types):
+    def __init__(self, data=None, *size, requires_grad: bool = False, name: str | None = None,
+                 dtype=None):
+        if size or type(data) is int or data is None:
+            data = _legacy_zeros(data, size, dtype)
+        elif isinstance(data, Tensor):
+            data = data.array
+        elif not isinstance(data, B.ndarray_types):
+            py = type(data) in (list, tuple, float)
             data = B.np.asarray(data)
-        self.data = data
+            if py and dtype is None and data.dtype.kind == "f":  # as torch: floats -> default
+                data = data.astype(B.get_default_dtype())
+        if dtype is not None and data.dtype != dtype:
+            data = data.astype(dtype)
+        self.array = data
         if name is not None:
             self.name = name
         if requires_grad:
             self.requires_grad = True
+
+    # ------------------------------------------------------------------ data and grad
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's storage, detached from the graph (PyTorch's ``.data``):
+        ``p.data.mul_(0.5)`` changes ``p`` without recording. Assigning a tensor or an array
+        replaces the storage (shape and dtype may change)."""
+        t = _new(Tensor)
+        t.array = self.array
+        return t
+
+    @data.setter
+    def data(self, value) -> None:
+        self.array = _as_array(value, "data")
+
+    @property
+    def grad(self):
+        """The accumulated gradient as a Tensor of this tensor's shape, or None. ``backward``
+        adds into it; ``p.grad.zero_()``, ``p.grad = None`` and assigning a tensor work as in
+        PyTorch."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None:
+            self._grad = None
+            return
+        g = _as_array(value, "grad")
+        if g.shape != self.array.shape:
+            raise RuntimeError(f"grad: assigned grad has shape {tuple(g.shape)}, but the tensor "
+                               f"has shape {tuple(self.array.shape)}")
+        if g.dtype != self.array.dtype:
+            raise TypeError(f"grad: assigned grad has dtype {g.dtype}, but the tensor has dtype "
+                            f"{self.array.dtype}; convert it with .to({self.array.dtype})")
+        if isinstance(value, Tensor):
+            self._grad = value
+        else:
+            t = _new(Tensor)
+            t.array = g
+            self._grad = t
 
     # ------------------------------------------------------------------ basic properties
     @property
@@ -62,10 +119,10 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
-        if flag and self.data.dtype.kind != "f":
+        if flag and self.array.dtype.kind != "f":
             raise DTypeError(
                 f"requires_grad: only floating tensors can require grad, got dtype "
-                f"{self.data.dtype}; convert with .float() first")
+                f"{self.array.dtype}; convert with .float() first")
         if not flag and self._creator is not None:
             raise RuntimeError("requires_grad: can only change the flag of leaf tensors; "
                                "use .detach() to get a tensor without history")
@@ -78,31 +135,31 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def size_(self) -> int:  # pragma: no cover - alias kept private
-        return self.data.size
+        return self.array.size
 
     def size(self, dim: int | None = None):
         """PyTorch's ``size()``: the shape tuple, or one dimension's length."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self) -> int:
         """Number of elements."""
-        return int(self.data.size)
+        return int(self.array.size)
 
     def dim(self) -> int:
         """Number of dimensions (PyTorch spelling of ``ndim``)."""
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -117,42 +174,42 @@ class Tensor:
     @property
     def device(self):
         from .device import device as _device
-        return _device("cuda" if B.is_cupy_array(self.data) else "cpu")
+        return _device("cuda" if B.is_cupy_array(self.array) else "cpu")
 
     @property
     def is_cuda(self) -> bool:
-        return B.is_cupy_array(self.data)
+        return B.is_cupy_array(self.array)
 
     # ------------------------------------------------------------------ conversion
     def numpy(self):
         """The data as a NumPy array (shares memory on the CPU). Raises if it requires grad
         inside a recorded graph? No: like ``detach().numpy()``, it never records."""
-        return B.to_host(self.data)
+        return B.to_host(self.array)
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item: expected a tensor with one element, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
         """Nested Python lists of the values."""
-        return B.to_host(self.data).tolist()
+        return B.to_host(self.array).tolist()
 
     def __array__(self, dtype=None, copy=None):
-        a = B.to_host(self.data)
+        a = B.to_host(self.array)
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(f"bool: the truth value of a tensor with {self.data.size} elements "
+        if self.array.size != 1:
+            raise ValueError(f"bool: the truth value of a tensor with {self.array.size} elements "
                              "is ambiguous; use .any() or .all()")
-        return bool(self.data.reshape(()))
+        return bool(self.array.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -161,7 +218,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub":
+        if self.array.dtype.kind not in "iub":
             raise TypeError("only integer tensors can be used as an index")
         return int(self.item())
 
@@ -169,11 +226,11 @@ class Tensor:
         return id(self)
 
     def __repr__(self) -> str:
-        body = B.np.array2string(B.to_host(self.data), separator=", ", precision=4,
+        body = B.np.array2string(B.to_host(self.array), separator=", ", precision=4,
                                  threshold=60, edgeitems=3, prefix="tensor(")
         extra = []
-        if self.data.dtype != B.get_default_dtype() and self.data.dtype != B.np.int64:
-            extra.append(f"dtype={self.data.dtype}")
+        if self.array.dtype != B.get_default_dtype() and self.array.dtype != B.np.int64:
+            extra.append(f"dtype={self.array.dtype}")
         if self.is_cuda:
             extra.append("device='cuda'")
         if self._creator is not None:
@@ -196,7 +253,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor(self.data)
+        return Tensor(self.array)
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from the graph in place."""
@@ -232,7 +289,7 @@ class Tensor:
             c.__dict__.setdefault("_hooked", {})[self._out_idx] = weakref.ref(self)
 
     def zero_grad_(self) -> None:  # pragma: no cover - small helper
-        self.grad = None
+        self._grad = None
 
     # ------------------------------------------------------------------ devices
     def to(self, *args, **kwargs) -> "Tensor":
@@ -262,11 +319,37 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
+        if data is None:
+            data = B.np.empty((0,), B.get_default_dtype())
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+_new = object.__new__
+# [True] once any in-place op ran (lamina.autograd.inplace); until then every version is 0
+INPLACE_USED = [False]
+
+
+def _as_array(value, what):
+    if isinstance(value, Tensor):
+        return value.array
+    if isinstance(value, B.ndarray_types):
+        return value
+    raise TypeError(f"{what}: expected a Tensor, got {type(value).__name__}; wrap it with "
+                    f"lamina.tensor(...)")
+
+
+def _legacy_zeros(first, size, dtype):
+    """``Tensor(2, 3)``: PyTorch's legacy constructor, zero-filled instead of uninitialized."""
+    dims = ((first,) if first is not None else ()) + size
+    if not all(type(d) is int for d in dims):
+        raise TypeError(f"Tensor: expected Tensor(data) or Tensor(*sizes) with int sizes, got "
+                        f"{dims}; for data with options call lamina.tensor(data, dtype=..., "
+                        f"requires_grad=...)")
+    return B.np.zeros(dims, dtype if dtype is not None else B.get_default_dtype())
 
 
 _RUN_BACKWARD = None  # engine.run_backward, bound on first use (the engine imports this file)
