@@ -66,7 +66,7 @@ class LaminaCNN(nn.Module):
         self.fc1_w, self.fc1_b = nn.Parameter(w["f1w"].copy()), nn.Parameter(w["f1b"].copy())
         self.fc2_w, self.fc2_b = nn.Parameter(w["f2w"].copy()), nn.Parameter(w["f2b"].copy())
         for name, conv in (("c1", self.conv1), ("c2", self.conv2)):
-            conv.weight.data, conv.bias.data = w[name + "w"].copy(), w[name + "b"].copy()
+            conv.weight.array, conv.bias.array = w[name + "w"].copy(), w[name + "b"].copy()
 
     def forward(self, x):
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)

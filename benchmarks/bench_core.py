@@ -99,7 +99,7 @@ def mlp():
         loss.backward()
         opt.step()
 
-    Ws = [p.data.copy() for p in model.parameters()]
+    Ws = [p.array.copy() for p in model.parameters()]
     vel = [np.zeros_like(w) for w in Ws]
 
     def ref():  # hand-written NumPy step of the same math

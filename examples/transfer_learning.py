@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
@@ -124,7 +123,7 @@ def main():
     src, tgt, tgt_te = d.y_train < 5, d.y_train >= 5, d.y_test >= 5
     x_t, y_t = d.x_train[tgt], d.y_train[tgt] - 5
     x_te, y_te = d.x_test[tgt_te], d.y_test[tgt_te] - 5
-    path = os.path.join(tempfile.mkdtemp(), "pretrained_0to4.safetensors")
+    path = os.path.join(args.out, "pretrained_0to4.safetensors")  # under --out, not /tmp
     t0 = time.time()
     pre = pretrain(d.x_train[src], d.y_train[src], path, args.pretrain_epochs)
     acc = Trainer(pre, None, "cross_entropy").evaluate((d.x_test[~tgt_te], d.y_test[~tgt_te]))
@@ -145,6 +144,7 @@ def main():
         json.dump({"sizes": args.sizes, "draws": args.draws, "accuracy": results}, f, indent=1)
     plot(results, args.sizes, os.path.join(args.out, "transfer_curve.png"))
     print("wrote", os.path.join(args.out, "transfer_curve.png"))
+    os.remove(path)  # the backbone was only needed for this run
 
 
 if __name__ == "__main__":

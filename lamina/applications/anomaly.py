@@ -267,7 +267,7 @@ class DeepSVDD(BaseDetector):
     def _outputs(self, X):
         self.net_.eval()
         with no_grad():
-            return np.concatenate([B.to_host(self.net_(tensor(X[i:i + 1024])).data)
+            return np.concatenate([B.to_host(self.net_(tensor(X[i:i + 1024])).array)
                                    for i in range(0, len(X), 1024)])
 
     def _fit(self, X):
@@ -388,7 +388,7 @@ class LSTMForecastDetector(BaseDetector):
         X, _, last = self._pairs(s[start - self.window:stop])
         self.model_.eval()
         with no_grad():
-            out = np.concatenate([B.to_host(self.model_(tensor(X[i:i + 512])).data)
+            out = np.concatenate([B.to_host(self.model_(tensor(X[i:i + 512])).array)
                                   for i in range(0, len(X), 512)])
         return out + last
 

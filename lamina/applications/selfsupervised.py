@@ -44,7 +44,7 @@ np = B.np
 
 
 def _host(x):
-    return B.to_host(x.data) if isinstance(x, Tensor) else np.asarray(x)
+    return B.to_host(x.array) if isinstance(x, Tensor) else np.asarray(x)
 
 
 def rotate_batch(x):
@@ -101,7 +101,7 @@ def _rotation_step(trainer, batch) -> dict:
     loss = F.cross_entropy(out, Tensor(yr))
     loss.backward()
     trainer.optimizer.step()
-    return {"loss": loss.item(), "y_pred": out.data, "y_true": yr}
+    return {"loss": loss.item(), "y_pred": out.array, "y_true": yr}
 
 
 def _fit(model, x, step_fn, epochs, batch_size, lr, callbacks, verbose, transform=None):
@@ -156,7 +156,7 @@ def nt_xent_loss(z1, z2, temperature: float = 0.5):
     check(temperature > 0, "nt_xent_loss", "temperature > 0", repr(temperature))
     n = z1.shape[0]
     z = F.normalize(F.cat([z1, z2], dim=0), dim=1)
-    xp = B.get_array_module(z.data)
+    xp = B.get_array_module(z.array)
     self_mask = xp.eye(2 * n, dtype=z.dtype) * -1e9  # a row is never its own candidate
     logits = (z @ z.T) * (1.0 / temperature) + self_mask
     target = xp.concatenate([xp.arange(n, 2 * n), xp.arange(n)]).astype(xp.int64)

@@ -16,6 +16,8 @@ __all__ = ["main", "ConfigError"]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lamina", description="Train, evaluate and use lamina "
                                 "models from a TOML config.")
+    from .. import __version__
+    p.add_argument("--version", action="version", version=f"lamina {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train and evaluate (default: a small CNN on digits)")
     t.add_argument("config", nargs="?", help="TOML config (see examples/configs/)")
@@ -23,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set optim.lr=0.01 (repeatable)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--print-config", action="store_true",
+                   help="print the resolved config (TOML, after --set and defaults) and exit")
     e = sub.add_parser("evaluate", help="metrics of a finished run on its test data")
     e.add_argument("run_dir")
     e.add_argument("--data", help="labelled .csv (config's target column) or .npz (x, y)")
@@ -34,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("config", nargs="?")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     sub.add_parser("datasets", help="list the bundled datasets")
+    sub.add_parser("models", help="list the models model.name accepts and their input shapes")
     return p
 
 
@@ -41,7 +46,11 @@ def main(argv=None) -> int:
     """Entry point of the console script (also ``python -m lamina``)."""
     args = _parser().parse_args(argv)
     try:
-        if args.cmd == "train":
+        if args.cmd == "train" and args.print_config:
+            from .config import apply_overrides, dumps_toml, load_config, validate
+            cfg = validate(apply_overrides(load_config(args.config), args.set))
+            print(dumps_toml(cfg), end="")
+        elif args.cmd == "train":
             from .commands import train
             train(args.config, args.set, resume=args.resume, verbose=0 if args.quiet else 1)
         elif args.cmd == "evaluate":
@@ -53,6 +62,9 @@ def main(argv=None) -> int:
         elif args.cmd == "summary":
             from .runs import summary
             summary(args.config, args.set)
+        elif args.cmd == "models":
+            from .zoo import models_table
+            models_table()
         elif args.cmd == "datasets":
             from .runs import datasets_table
             datasets_table()
@@ -61,6 +73,15 @@ def main(argv=None) -> int:
         return 2
     except ImportError as e:
         print(f"lamina: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        print(f"lamina: {e or 'interrupted'}", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        # user-facing problems (bad data, corrupt weights, shape mismatch): one line, no traceback
+        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        print(f"lamina: error: {type(e).__name__}: {msg.splitlines()[0] if msg else ''}",
+              file=sys.stderr)
         return 2
     return 0
 

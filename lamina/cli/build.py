@@ -190,7 +190,19 @@ def build_model(mcfg: dict, input_shape: tuple, n_out: int) -> nn.Module:
     if name not in REFERENCE_MODELS:
         raise ConfigError(f"config: model.name {name!r} is unknown; choose from "
                           f"{', '.join(sorted(REFERENCE_MODELS))} or give [[model.layers]]")
-    return REFERENCE_MODELS[name](input_shape, n_out, mcfg)
+    try:
+        model = REFERENCE_MODELS[name](input_shape, n_out, mcfg)
+        model.eval()
+        with no_grad():  # a model that cannot take this data fails here, not mid-training
+            model(zeros(2, *input_shape))
+    except ConfigError:
+        raise
+    except (ShapeError, ValueError, TypeError, IndexError) as e:
+        raise ConfigError(f"config: model.name {name!r} cannot take inputs of shape "
+                          f"{tuple(input_shape)}: {str(e).splitlines()[0]}; choose another "
+                          "model (e.g. small_cnn or mlp) or give [[model.layers]]") from None
+    model.train()
+    return model
 
 
 def build_optimizer(ocfg: dict, params):

@@ -96,7 +96,22 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
         run_dir = Path(resume)
         if not (run_dir / "config.toml").exists():
             raise ConfigError(f"--resume: {run_dir} is not a run directory (no config.toml)")
-        cfg = validate(load_config(str(run_dir / "config.toml")))
+        if not (run_dir / CKPT).exists():
+            raise ConfigError(f"--resume: {run_dir} has no {CKPT} to resume from; start a new "
+                              "run with `lamina train` instead")
+        if config_path is not None:
+            raise ConfigError("--resume: a run resumes with its own config.toml; drop the "
+                              f"CONFIG argument {config_path!r}")
+        bad = [s for s in sets if s.partition("=")[0].strip() != "train.epochs"]
+        if bad:
+            raise ConfigError(f"--resume: only train.epochs may change on resume, got --set "
+                              f"{bad[0]!r}")
+        cfg = validate(apply_overrides(load_config(str(run_dir / "config.toml")), list(sets)))
+        sched_name = cfg.get("schedule", {}).get("name", "none")
+        if sets and sched_name in ("onecycle", "cosine", "warmup_cosine"):
+            raise ConfigError(f"--resume: train.epochs cannot change for schedule.name "
+                              f"{sched_name!r} (its length is fixed by the original epochs); "
+                              "start a new run with the longer train.epochs instead")
     else:
         cfg = validate(apply_overrides(load_config(config_path), list(sets)))
     rd = prepare_data(cfg)
@@ -111,7 +126,7 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
                       scheduler_interval="step" if per_batch else "epoch",
                       grad_clip=cfg["train"].get("grad_clip", 0.0) or None)
     start = 0
-    if resume is not None and (run_dir / CKPT).exists():
+    if resume is not None:
         # the trainer restores model, optimizer, schedule, RNG, loader order and callbacks
         start = trainer.load_checkpoint(run_dir / CKPT)
         log = run_dir / "history.csv"
@@ -130,8 +145,9 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
         from ..train.callbacks import TensorBoard
         callbacks.append(TensorBoard(str(run_dir / "tensorboard")))
     if start < epochs:
-        trainer.fit(train_loader, epochs=epochs, validation=val_loader, callbacks=callbacks,
-                    verbose=verbose, checkpoint=str(run_dir / CKPT))
+        _fit(trainer, run_dir, train_loader, epochs, val_loader, callbacks, verbose)
+    if resume is not None and sets:  # extended epochs: remember them in the run's config
+        io.atomic_write(run_dir / "config.toml", dumps_toml(cfg))
     out = _predict(model, rd.x_test)
     res = _test_metrics(rd, out)
     _write_outputs(run_dir, cfg, rd, model, trainer.history.history, res)
@@ -139,6 +155,17 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
         print(line)
     print(f"run written to {run_dir}")
     return run_dir
+
+
+def _fit(trainer, run_dir, train_loader, epochs, val_loader, callbacks, verbose):
+    try:
+        trainer.fit(train_loader, epochs=epochs, validation=val_loader, callbacks=callbacks,
+                    verbose=verbose, checkpoint=str(run_dir / CKPT))
+    except KeyboardInterrupt:
+        done = trainer.epoch  # completed epochs (the checkpoint holds the last of them)
+        hint = (f"; resume with: lamina train --resume {run_dir}" if (run_dir / CKPT).exists()
+                else "")
+        raise KeyboardInterrupt(f"interrupted after epoch {done}{hint}") from None
 
 
 def _write_outputs(run_dir, cfg, rd, model, hist, res) -> None:

@@ -34,15 +34,40 @@ class RunData:
 
 
 def _load_csv(d: dict, seed: int):
-    ds = D.CSVDataset(d["csv"], target=d["target"], categorical=d.get("categorical", []),
-                      missing="error")
+    try:
+        ds = D.CSVDataset(d["csv"], target=d["target"], categorical=d.get("categorical", []),
+                          missing=d.get("missing", "error"))
+    except KeyError as e:
+        raise ConfigError(f"config: data.target: {e.args[0]}") from None
+    except FileNotFoundError:
+        raise ConfigError(f"config: data.csv file {d['csv']!r} not found") from None
+    except ValueError as e:
+        raise ConfigError(f"config: data.csv: {str(e).replace('missing=', 'data.missing=')}"
+                          ) from None
     X, y = np.asarray(ds.X), np.asarray(ds.y)
     task = d.get("task") or ("classification" if y.dtype.kind in "iu" else "regression")
     strat = task == "classification"
     x_tr, x_te, y_tr, y_te = D.train_test_split(X, y, test_size=d["test_size"], stratify=strat,
                                                 seed=seed)
     classes = sorted(set(np.asarray(y).tolist())) if strat else None
-    return x_tr, y_tr, x_te, y_te, task, (len(classes) if classes else None), classes
+    n = len(classes) if classes else None
+    if strat and ds.classes is not None:  # string labels: keep their names, codes are 0..n-1
+        classes = list(ds.classes)
+    inputs = {"columns": [c for c in ds.columns if c != ds.target_name],
+              "categories": ds.categories, "header": True}
+    return x_tr, y_tr, x_te, y_te, task, n, classes, inputs
+
+
+def _dataset_inputs(split) -> dict:
+    """What ``predict`` must redo to raw inputs of a bundled dataset (see docs/cli.md)."""
+    inputs = {"columns": split.feature_names if split.task != "forecasting" else None,
+              "categories": {}, "header": split.feature_names is not None}
+    if len(split.input_shape) == 3:  # images: pixels were divided by their maximum
+        inputs["scale"] = 1.0 / (16.0 if split.name == "digits" else 255.0)
+        inputs["columns"], inputs["header"] = None, False
+    if split.scaler is not None:
+        inputs["standardize"] = split.scaler.state_dict()
+    return inputs
 
 
 def prepare_data(cfg: dict) -> RunData:
@@ -56,10 +81,11 @@ def prepare_data(cfg: dict) -> RunData:
             raise ConfigError(f"config: data.dataset: {e}") from None
         x_tr, y_tr, x_te, y_te = split.x_train, split.y_train, split.x_test, split.y_test
         task, n_classes, names = split.task, split.n_classes, split.class_names
-        meta = {"dataset": split.name, "description": split.description}
+        meta = {"dataset": split.name, "description": split.description,
+                "inputs": _dataset_inputs(split)}
     else:
-        x_tr, y_tr, x_te, y_te, task, n_classes, names = _load_csv(d, seed)
-        meta = {"csv": d["csv"], "target": d["target"]}
+        x_tr, y_tr, x_te, y_te, task, n_classes, names, inputs = _load_csv(d, seed)
+        meta = {"csv": d["csv"], "target": d["target"], "inputs": inputs}
     x_va = y_va = None
     if d.get("val_size", 0) > 0:
         strat = task == "classification"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -34,34 +35,123 @@ def load_run(run_dir):
             raise ConfigError(f"{run}: not a finished run directory (missing {f}); train one "
                               "with `lamina train`")
     cfg = validate(load_config(str(run / "config.toml")))
-    arch = json.loads((run / "model.json").read_text(encoding="utf-8"))
-    model = build_model(arch["model"], tuple(arch["input_shape"]), arch["n_out"])
-    model.load_state_dict(io.load(run / "model.safetensors"))
+    try:
+        arch = json.loads((run / "model.json").read_text(encoding="utf-8"))
+        model = build_model(arch["model"], tuple(arch["input_shape"]), arch["n_out"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"{run / 'model.json'} is damaged ({type(e).__name__}: {e}); "
+                          "train the run again") from None
+    try:
+        model.load_state_dict(io.load(run / "model.safetensors"))
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise ConfigError(f"{run / 'model.safetensors'} does not fit the run's model "
+                          f"({str(e).splitlines()[0]}); train the run again") from None
     model.eval()
     return model, cfg, arch
 
 
+def _number(text) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_features(p, inputs):
+    """Rows of a predict CSV -> (float matrix in the training column order, how matched)."""
+    with open(p, newline="", encoding="utf-8") as f:
+        rows = [(i + 1, r) for i, r in enumerate(csv.reader(f)) if any(c.strip() for c in r)]
+    columns = inputs.get("columns")
+    header = bool(rows) and not all(_number(c) for c in rows[0][1])
+    names = [c.strip() for c in rows[0][1]] if header else None
+    rows = rows[1:] if header else rows
+    if not rows:
+        raise ConfigError(f"input file {p}: expected at least one data row, got none")
+    width = len(names) if header else len(rows[0][1])
+    for ln, r in rows:
+        if len(r) != width:
+            raise ConfigError(f"input file {p}: expected {width} fields per row, got {len(r)} "
+                              f"on line {ln}; check the delimiter and quoting")
+    if header and columns:
+        missing = [c for c in columns if c not in names]
+        extra = [c for c in names if c not in columns]
+        if missing or extra:
+            raise ConfigError(f"input file {p}: header must name the training columns; missing "
+                              f"{missing}, unexpected {extra} (or drop the header to match by "
+                              "position)")
+        order, how = [names.index(c) for c in columns], "by header name"
+    else:
+        if columns and width != len(columns):
+            raise ConfigError(f"input file {p}: expected {len(columns)} columns "
+                              f"({', '.join(columns)}), got {width}")
+        order, how = list(range(width)), "by position"
+    cats = inputs.get("categories") or {}
+    feats = []
+    for j, k in enumerate(order):
+        name = columns[j] if columns else f"column {k}"
+        cells = [r[k].strip() for _, r in rows]
+        if name in cats:
+            known = cats[name]
+            bad = [(ln, v) for (ln, _), v in zip(rows, cells) if v not in known]
+            if bad:
+                raise ConfigError(f"input file {p}: column {name!r} expected one of {known}, "
+                                  f"got {bad[0][1]!r} on line {bad[0][0]}")
+            feats.append(np.array([[float(v == c) for c in known] for v in cells]))
+            continue
+        col = np.empty(len(cells))
+        for i, ((ln, _), v) in enumerate(zip(rows, cells)):
+            ok = _number(v) and np.isfinite(float(v))
+            if not ok:
+                raise ConfigError(f"input file {p}: column {name!r} expected a finite number, "
+                                  f"got {v!r} on line {ln}")
+            col[i] = float(v)
+        feats.append(col[:, None])
+    return np.concatenate(feats, axis=1), how
+
+
 def _read_inputs(path, arch):
+    """Raw samples of ``path`` -> model inputs, with every training transform re-applied."""
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"input file {p} not found")
+    inputs = (arch.get("data") or {}).get("inputs") or {}
+    how = "as array"
     if p.suffix == ".npy":
         x = np.load(p, allow_pickle=False)
+        if x.dtype.kind not in "biuf":
+            raise ConfigError(f"input file {p}: expected a numeric array, got dtype {x.dtype}")
     elif p.suffix == ".csv":
-        text = p.read_text(encoding="utf-8").splitlines()
-        skip = 1 if text and any(c.isalpha() for c in text[0]) else 0
-        x = np.loadtxt(p, delimiter=",", skiprows=skip, ndmin=2)
+        x, how = _csv_features(p, inputs)
     else:
         raise ConfigError(f"input file {p}: expected a .csv or .npy file, got {p.suffix!r}")
     x = np.asarray(x, dtype=B.get_default_dtype())
-    shape = tuple(arch["input_shape"])
-    per = int(np.prod(shape))
     if x.ndim == 1:
         x = x[None]
+    if len(x) == 0 or not np.isfinite(x).all():
+        raise ConfigError(f"input file {p}: expected finite values in at least one sample, got "
+                          f"{len(x)} samples with NaN/inf or none")
+    shape = tuple(arch["input_shape"])
+    per = int(np.prod(shape))
     if x[0].size != per:
         raise ConfigError(f"input file {p}: each sample must have {per} values (shape {shape}), "
                           f"got {x.shape[1:]}")
-    return x.reshape(len(x), *shape)
+    return _transform(arch, x.reshape(len(x), *shape)), how
+
+
+def _transform(arch, x):
+    """Training's input transforms, in order: pixel scale, dataset standardization, config's
+    data.standardize / data.minmax."""
+    inputs = (arch.get("data") or {}).get("inputs") or {}
+    if "scale" in inputs:
+        x = x * np.asarray(inputs["scale"], dtype=x.dtype)
+    if "standardize" in inputs:
+        x = _standardizer(inputs)(x)
+    return _apply_scaler(arch, x)
+
+
+def _standardizer(inputs):
+    return D.Standardize().load_state_dict(inputs["standardize"])
 
 
 def _apply_scaler(arch, x):
@@ -83,11 +173,19 @@ def evaluate(run_dir, data_path=None) -> dict:
         elif p.suffix == ".csv":
             if "target" not in cfg["data"]:
                 raise ConfigError("--data with a CSV needs the run's config to name data.target")
-            ds = D.CSVDataset(str(p), target=cfg["data"]["target"])
+            ds = D.CSVDataset(str(p), target=cfg["data"]["target"],
+                              categorical=cfg["data"].get("categorical", []))
             x, y = np.asarray(ds.X), np.asarray(ds.y)
+            names = arch.get("class_names") or []
+            if ds.classes is not None:  # string labels -> the run's class codes
+                unknown = [c for c in ds.classes if c not in names]
+                if unknown:
+                    raise ConfigError(f"--data: labels {unknown} are not among the run's "
+                                      f"classes {names}")
+                y = np.array([names.index(ds.classes[int(i)]) for i in y])
         else:
             raise ConfigError(f"--data: expected a .csv or .npz (arrays x, y), got {p.suffix!r}")
-        x = _apply_scaler(arch, np.asarray(x, B.get_default_dtype()).reshape(
+        x = _transform(arch, np.asarray(x, B.get_default_dtype()).reshape(
             len(x), *arch["input_shape"]))
         ys = _scaler(arch.get("transforms", {}).get("y_scaler"))
         if arch["task"] != "classification":
@@ -103,7 +201,7 @@ def evaluate(run_dir, data_path=None) -> dict:
 def predict(run_dir, input_path, output=None):
     """``lamina predict RUN input.csv|.npy [-o out.csv]``: one row per sample."""
     model, cfg, arch = load_run(run_dir)
-    x = _apply_scaler(arch, _read_inputs(input_path, arch))
+    x, how = _read_inputs(input_path, arch)
     out = _predict(model, x)
     if arch["task"] == "classification":
         prob = _softmax(out)
@@ -114,12 +212,15 @@ def predict(run_dir, input_path, output=None):
     else:
         ys = _scaler(arch.get("transforms", {}).get("y_scaler"))
         pred = ys.inverse_transform(out) if ys is not None else out
+        inputs = (arch.get("data") or {}).get("inputs") or {}
+        if arch["task"] == "forecasting" and "standardize" in inputs:
+            pred = _standardizer(inputs).inverse_transform(pred)  # back to the series' units
         header = [f"prediction_{i}" for i in range(pred.shape[1])]
         rows = [[f"{v:.6g}" for v in r] for r in pred]
     text = ",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
     if output:
         io.atomic_write(output, text)
-        print(f"wrote {len(rows)} predictions to {output}")
+        print(f"wrote {len(rows)} predictions to {output} (columns matched {how})")
     else:
         print(text, end="")
     return rows

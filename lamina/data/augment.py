@@ -27,7 +27,7 @@ np = B.np
 def _images(x, op: str):
     """Host NCHW float array, plus how to give the result back."""
     was_tensor = isinstance(x, Tensor)
-    a = B.to_host(x.data) if was_tensor else np.asarray(x)
+    a = B.to_host(x.array) if was_tensor else np.asarray(x)
     if a.ndim not in (3, 4):
         raise op_error(op, "images shaped (N, C, H, W) or (N, H, W)", f"shape {a.shape}",
                        "augmentations take a batch; for one image use x[None]")
@@ -180,7 +180,7 @@ class GaussianNoise(_Augmentation):
 
     def __call__(self, x, rng=None):
         was_tensor = isinstance(x, Tensor)
-        a = B.to_host(x.data) if was_tensor else np.asarray(x)
+        a = B.to_host(x.array) if was_tensor else np.asarray(x)
         if a.dtype.kind != "f":
             a = a.astype(B.get_default_dtype())
         g = B.rng() if rng is None else rng

@@ -155,15 +155,15 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         if isinstance(index, (int, np.integer)):
-            return tuple(Tensor(t.data[index]) for t in self.tensors)
+            return tuple(Tensor(t.array[index]) for t in self.tensors)
         return self.get_batch(index)
 
     def get_batch(self, indices):
         """Rows ``indices`` of every tensor's array, as a tuple of arrays."""
         idx = _index_array(indices, len(self), "TensorDataset.get_batch")
-        if B.is_cupy_array(self.tensors[0].data):  # pragma: no cover - GPU only
+        if B.is_cupy_array(self.tensors[0].array):  # pragma: no cover - GPU only
             idx = B.cupy.asarray(idx)
-        return tuple(t.data[idx] for t in self.tensors)
+        return tuple(t.array[idx] for t in self.tensors)
 
 
 class MemmapDataset(Dataset):
@@ -306,7 +306,7 @@ def labels_of(dataset):
     if isinstance(dataset, (ArrayDataset, MemmapDataset)):
         return None if dataset.y is None else np.asarray(dataset.y)
     if isinstance(dataset, TensorDataset):
-        return B.to_host(dataset.tensors[-1].data) if len(dataset.tensors) > 1 else None
+        return B.to_host(dataset.tensors[-1].array) if len(dataset.tensors) > 1 else None
     if isinstance(dataset, Subset):
         y = labels_of(dataset.dataset)
         return None if y is None else y[dataset.indices]
@@ -316,7 +316,7 @@ def labels_of(dataset):
     first = dataset[0]
     if not isinstance(first, (tuple, list)) or len(first) < 2:
         return None
-    return np.asarray([B.to_host(getattr(dataset[i][1], "data", dataset[i][1]))
+    return np.asarray([B.to_host(getattr(dataset[i][1], "array", dataset[i][1]))
                        for i in range(len(dataset))])
 
 

@@ -32,8 +32,8 @@ def default_collate(samples):
     """
     first = samples[0]
     if isinstance(first, Tensor):
-        xp = B.get_array_module(first.data)
-        return xp.stack([s.data for s in samples])
+        xp = B.get_array_module(first.array)
+        return xp.stack([s.array for s in samples])
     if isinstance(first, (tuple, list)):
         return tuple(default_collate(list(field)) for field in zip(*samples))
     if isinstance(first, dict):
@@ -164,6 +164,14 @@ class DataLoader:
         transform: callable applied to the feature batch (first field) before conversion, e.g.
             ``Compose([RandomShift(2), RandomFlip()])``. Random transforms get a generator
             seeded by ``(seed, epoch)``, so results do not depend on ``prefetch``.
+        num_workers: with ``pin_memory``, ``timeout``, ``worker_init_fn``,
+            ``multiprocessing_context``, ``prefetch_factor``, ``persistent_workers``,
+            ``pin_memory_device`` and ``in_order``, PyTorch's
+            worker options, accepted so torch code runs unchanged and otherwise ignored:
+            batches are built in this process (use ``prefetch`` for a background thread), so
+            ``worker_init_fn`` is never called, as in torch with ``num_workers=0``.
+        generator: an object with ``initial_seed()`` (e.g. ``torch.Generator``) seeds the
+            shuffling when ``seed`` is None. Default None.
 
     Yields:
         ``(x, y)`` tuples of Tensors (x in the default float dtype, y int64 or float); a single
@@ -176,7 +184,14 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 sampler=None, batch_sampler=None, collate_fn=None, prefetch=0, transform=None):
+                 sampler=None, batch_sampler=None, collate_fn=None, prefetch=0, transform=None,
+                 *, num_workers=0, pin_memory=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, prefetch_factor=None,
+                 persistent_workers=False, pin_memory_device="", in_order=True):
+        check(isinstance(num_workers, int) and num_workers >= 0, "DataLoader",
+              "an integer num_workers >= 0", repr(num_workers))
+        if seed is None and generator is not None and hasattr(generator, "initial_seed"):
+            seed = int(generator.initial_seed())
         check(isinstance(prefetch, int) and prefetch >= 0, "DataLoader",
               "an integer prefetch >= 0", repr(prefetch))
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None

@@ -136,7 +136,7 @@ class WeightedRandomSampler(_Seeded, Sampler):
     """
 
     def __init__(self, weights, num_samples, replacement=True, seed=None):
-        w = np.asarray(getattr(weights, "data", weights), dtype=np.float64).reshape(-1)
+        w = np.asarray(getattr(weights, "array", weights), dtype=np.float64).reshape(-1)
         check(w.size > 0 and bool(np.all(np.isfinite(w))) and bool(np.all(w >= 0))
               and w.sum() > 0, "WeightedRandomSampler",
               "finite non-negative weights with a positive sum", f"{w.size} weights, "
@@ -214,7 +214,7 @@ class StratifiedBatchSampler(_Seeded):
     """
 
     def __init__(self, labels, batch_size: int, seed=None, drop_last: bool = False):
-        labels = np.asarray(getattr(labels, "data", labels)).reshape(-1)
+        labels = np.asarray(getattr(labels, "array", labels)).reshape(-1)
         check(isinstance(batch_size, (int, np.integer)) and batch_size >= 1,
               "StratifiedBatchSampler", "an integer batch_size >= 1", repr(batch_size))
         self.classes, self._inv = np.unique(labels, return_inverse=True)

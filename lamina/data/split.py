@@ -20,7 +20,7 @@ np = B.np
 
 
 def _host(a):
-    return B.to_host(a.data) if isinstance(a, Tensor) else np.asarray(a)
+    return B.to_host(a.array) if isinstance(a, Tensor) else np.asarray(a)
 
 
 def _is_classes(y) -> bool:

@@ -225,7 +225,7 @@ class Vocabulary:
         Returns:
             str: word tokens joined by spaces, characters joined by nothing.
         """
-        ids = ids.data if isinstance(ids, Tensor) else ids
+        ids = ids.array if isinstance(ids, Tensor) else ids
         out = []
         for i in np.asarray(B.to_host(ids)).reshape(-1).tolist():
             if stop_at_eos and i == self.eos_id:

@@ -30,7 +30,7 @@ class NotFittedError(RuntimeError):
 
 def _unwrap(X):
     if isinstance(X, Tensor):
-        return B.to_host(X.data), True
+        return B.to_host(X.array), True
     return np.asarray(X), False
 
 

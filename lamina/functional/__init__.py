@@ -7,6 +7,10 @@ with PyTorch's names, and attaches the matching Tensor methods itself.
 from . import arithmetic, reduction, shape, indexing, activation, loss, linear  # noqa: F401
 from . import loss_class  # noqa: F401
 from . import normalization, dropout, conv, pooling, embedding, recurrent, attention  # noqa
+from . import inplace  # noqa: F401  (in-place methods: add_, zero_, +=, ...)
+from . import format as _format  # noqa: F401  (Tensor.__format__)
+from .blas import *  # noqa: F401,F403  (mm, bmm, mv, addmm, outer, ...)
+from .torch_methods import *  # noqa: F401,F403  (new_zeros, type_as, allclose, ...)
 from .arithmetic import *  # noqa: F401,F403
 from .reduction import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403

@@ -19,8 +19,8 @@ def resolve_axis(axis, dim, keepdims, keepdim):
         if axis is not None:
             raise TypeError("pass either axis= or dim=, not both")
         axis = dim
-    if keepdim is not None:
-        keepdims = keepdim
+    # either spelling may say True: a ``keepdim=False`` default never overrides keepdims=True
+    keepdims = bool(keepdims) or bool(keepdim)
     if isinstance(axis, list):
         axis = tuple(axis)
     return axis, bool(keepdims)
@@ -37,4 +37,4 @@ def norm_axis(axis, ndim):
 
 def unwrap(x):
     """The array inside a Tensor, or ``x`` itself."""
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x

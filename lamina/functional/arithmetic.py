@@ -63,7 +63,8 @@ class Div(Function):
 
 class Pow(Function):
     def forward(self, a, b):
-        y = a ** b
+        with self.xp.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 is inf, as torch
+            y = a ** b
         self.saved = (a, b, y)
         return y
 
@@ -71,11 +72,12 @@ class Pow(Function):
         a, b, y = self.saved
         xp = self.xp
         n = self.needs_input_grad
-        ga = gy * b * a ** (b - 1) if n[0] else None
-        gb = None
-        if n[1]:  # d/db a^b = a^b log a, defined as 0 where a == 0
-            safe = xp.where(a > 0, a, 1)
-            gb = gy * y * xp.log(safe)
+        ga = gb = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if n[0]:  # torch: d/da a^0 is 0 everywhere, also at a == 0
+                ga = gy * xp.where(b == 0, 0, b * a ** (b - 1))
+            if n[1]:  # torch: a^b log a, 0 where a == 0 and b >= 0 (-inf for b < 0, NaN for a < 0)
+                gb = gy * xp.where((a == 0) & (b >= 0), 0, y * xp.log(a))
         return ga, gb
 
 
@@ -303,14 +305,14 @@ for _op in (Add, Sub, Mul, Div):
     _op.scalar_grads_fit = True
 
 
-def add(a, b):
-    """``a + b`` with broadcasting."""
-    return apply2(Add, a, b)
+def add(a, b, *, alpha=1):
+    """``a + alpha * b`` with broadcasting (``alpha`` as in ``torch.add``, default 1)."""
+    return apply2(Add, a, b if alpha == 1 else mul(b, alpha))
 
 
-def sub(a, b):
-    """``a - b`` with broadcasting."""
-    return apply2(Sub, a, b)
+def sub(a, b, *, alpha=1):
+    """``a - alpha * b`` with broadcasting (``alpha`` as in ``torch.sub``, default 1)."""
+    return apply2(Sub, a, b if alpha == 1 else mul(b, alpha))
 
 
 def mul(a, b):
@@ -318,13 +320,31 @@ def mul(a, b):
     return apply2(Mul, a, b)
 
 
-def div(a, b):
-    """``a / b`` with broadcasting (true division)."""
-    return apply2(Div, a, b)
+def div(a, b, *, rounding_mode=None):
+    """``a / b`` with broadcasting: true division, or with ``rounding_mode`` ``'trunc'`` /
+    ``'floor'`` rounded toward zero / down (integer inputs stay integer; no gradient, as the
+    rounded quotient is piecewise constant)."""
+    if rounding_mode is None:
+        return apply2(Div, a, b)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: expected rounding_mode None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    x, y = unwrap(a), unwrap(b)
+    xp = B.get_array_module(x, y)
+    x, y = xp.asarray(x), xp.asarray(y)
+    if x.dtype.kind in "iub" and y.dtype.kind in "iub":
+        q = xp.floor_divide(x, y)
+        if rounding_mode == "trunc":
+            q = q + ((q < 0) & (q * y != x))
+        return Tensor(q)
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        out = (xp.trunc if rounding_mode == "trunc" else xp.floor)(x / y)
+    return Tensor(out)
 
 
 def pow(a, b):
-    """``a ** b``; the gradient w.r.t. ``b`` is ``a^b log a`` (0 where ``a <= 0``)."""
+    """``a ** b``; gradients as PyTorch: w.r.t. ``a`` 0 where ``b == 0``; w.r.t. ``b``
+    ``a^b log a``, 0 where ``a == 0`` and ``b >= 0``."""
     return apply2(Pow, a, b)
 
 
@@ -344,9 +364,17 @@ def abs(a):
     return apply1(Abs, a)
 
 
+class Sign(Function):
+    def forward(self, x):
+        return self.xp.sign(x)
+
+    def backward(self, gy):
+        return (self.xp.zeros_like(gy),)  # piecewise constant: zero gradient, as in PyTorch
+
+
 def sign(a):
-    """-1, 0 or 1 elementwise (no gradient)."""
-    return Tensor(B.get_array_module(unwrap(a)).sign(unwrap(a)))
+    """-1, 0 or 1 elementwise; its gradient is 0 everywhere (PyTorch's convention)."""
+    return apply1(Sign, a)
 
 
 def exp(a):

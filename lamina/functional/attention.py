@@ -90,6 +90,8 @@ def _attention(op, query, key, value, attn_mask, dropout_p, is_causal, scale, we
           f"query {tuple(q.shape)}, key {tuple(k.shape)}, value {tuple(v.shape)}")
     check(0.0 <= dropout_p <= 1.0, op, "dropout_p in [0, 1]", f"dropout_p={dropout_p}",
           cls=ValueError)
+    check(attn_mask is None or not is_causal, op, "attn_mask=None when is_causal=True (as torch)",
+          "both an attn_mask and is_causal=True", cls=ValueError)
     if attn_mask is not None:
         m = unwrap(attn_mask)
         try:

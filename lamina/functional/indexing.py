@@ -30,7 +30,7 @@ def _norm_key(key):
     out, int_adv = [], False
     for k in parts:
         if isinstance(k, Tensor):
-            k = k.data
+            k = k.array
         elif isinstance(k, list):
             k = _np.asarray(k)
         if isinstance(k, B.ndarray_types):
@@ -206,12 +206,12 @@ def getitem(x, key):
 
 
 def setitem(x, key, value) -> None:
-    """``x[key] = value`` in place on ``x.data``: no gradient is recorded.
+    """``x[key] = value`` in place on ``x.array``: no gradient is recorded.
 
     Raises:
         RuntimeError: when grad mode is on and ``x`` or ``value`` requires grad (use
-        ``lamina.no_grad()``, or build the result out of place with where / masked_fill /
-        scatter / cat / stack).
+            ``lamina.no_grad()``, or build the result out of place with where / masked_fill /
+            scatter / cat / stack).
     """
     if STATE.grad_enabled:
         v_grad = isinstance(value, Tensor) and value.requires_grad
@@ -224,7 +224,7 @@ def setitem(x, key, value) -> None:
                 "`with lamina.no_grad():` (e.g. for initialisation) or build the result out of "
                 "place with where, masked_fill, scatter, cat or stack")
     k, _ = _norm_key(key)
-    x.data[k] = unwrap(value)
+    x.array[k] = unwrap(value)
 
 
 def _check_index(op, x, index, dim):
@@ -427,7 +427,7 @@ def argsort(x, dim=-1, descending=False, stable=False):
 
 def sort(x, dim=-1, descending=False, stable=False):
     """Sort along ``dim``. Returns ``ValuesIndices(values, indices)``; values differentiable."""
-    idx = argsort(x, dim, descending, stable).data
+    idx = argsort(x, dim, descending, stable).array
     d = dim % max(unwrap(x).ndim, 1)
     return ValuesIndices(Gather.apply(x, idx, axis=d, torch=False, unique=True), Tensor(idx))
 

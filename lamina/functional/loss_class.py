@@ -83,8 +83,9 @@ class _ClassLoss(Function):
         if isinstance(denom, int):
             self.n = denom
             return total / denom
-        self.n = xp.where(denom > 0, denom, 1)
-        return xp.where(denom > 0, total / self.n, xp.nan).astype(loss.dtype)
+        # torch: only a weight sum of exactly 0 gives NaN; a negative sum still divides
+        self.n = xp.where(denom != 0, denom, 1)
+        return xp.where(denom != 0, total / self.n, xp.nan).astype(loss.dtype)
 
     def _rows(self, gy):
         return gy.reshape(-1) if self.reduction == "none" else _scale(self, gy)
@@ -270,7 +271,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     if (weight is None and reduction == "mean" and not label_smoothing
             and isinstance(input, Tensor) and isinstance(target, Tensor)):
-        xa, ta = input.data, target.data
+        xa, ta = input.array, target.array
         if (xa.ndim == 2 and ta.ndim == 1 and ta.shape[0] == xa.shape[0]
                 and xa.dtype.kind == "f" and _all_classes(ta, xa.shape[1], ignore_index)):
             return apply2(PlainCrossEntropy, input, target)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from typing import NamedTuple
+import warnings
 
 from .. import backend as B
 from ..autograd.function import Function, apply1
@@ -112,9 +113,16 @@ class Var(Function):
     def forward(self, x):
         self.axes = norm_axis(self.axis, x.ndim)
         dof = _count(x.shape, self.axes) - self.correction
-        self.scale = 1.0 / dof if dof > 0 else float("nan")
+        if dof > 0:
+            self.scale = 1.0 / dof
+        else:  # torch divides by max(0, dof): inf, or NaN where the slice is constant
+            warnings.warn("var/std: degrees of freedom is <= 0 (correction "
+                          f"{self.correction} >= N {dof + self.correction})", UserWarning,
+                          stacklevel=4)
+            self.scale = float("inf")
         d = x - x.mean(axis=self.axis, keepdims=True)
-        y = (d * d).sum(axis=self.axis, keepdims=True) * self.scale
+        with self.xp.errstate(invalid="ignore"):
+            y = (d * d).sum(axis=self.axis, keepdims=True) * self.scale
         if self.std:
             y = self.xp.sqrt(y)
             self.saved = (d, y)
@@ -128,7 +136,8 @@ class Var(Function):
         if self.std:  # d std = d var / (2 std); subgradient 0 where std == 0 (constant slices)
             y = self.saved[1]
             g = self.xp.where(y > 0, g, 0) / (2 * self.xp.where(y > 0, y, 1))
-        return (g * d * (2 * self.scale),)
+        with self.xp.errstate(invalid="ignore"):
+            return (g * d * (2 * self.scale),)
 
 
 class MaxDim(Function):
@@ -284,7 +293,8 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
         correction (int): subtracted from N (NumPy's ``ddof``). Default 1 (Bessel), as torch.
 
     Returns:
-        Tensor: the variances; NaN where ``N <= correction``.
+        Tensor: the variances; where ``N <= correction`` inf (NaN for a constant slice) with
+            a UserWarning, as PyTorch.
     """
     axis, keepdims = resolve_axis(axis, dim, keepdims, keepdim)
     c = _correction(unbiased, correction, ddof)
@@ -451,16 +461,24 @@ def cumsum(x, dim=None, *, axis=None):
     return CumSum.apply(x, axis=axis)
 
 
-def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
     """True where every element along ``dim`` is nonzero (bool Tensor, no gradient)."""
+    _no_out("all", out)
     axis, keepdims = resolve_axis(axis, dim, keepdims, keepdim)
     return Tensor(unwrap(x).all(axis=axis, keepdims=keepdims))
 
 
-def any(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+def any(x, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
     """True where some element along ``dim`` is nonzero (bool Tensor, no gradient)."""
+    _no_out("any", out)
     axis, keepdims = resolve_axis(axis, dim, keepdims, keepdim)
     return Tensor(unwrap(x).any(axis=axis, keepdims=keepdims))
+
+
+def _no_out(op, out):
+    # ``np.all(t)`` / ``np.any(t)`` call the method with out=None
+    if out is not None:
+        raise TypeError(f"{op}: out= is not supported; use the returned tensor")
 
 
 def count_nonzero(x, dim=None, *, axis=None):

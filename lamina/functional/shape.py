@@ -356,7 +356,8 @@ def squeeze(x, dim=None, *, axis=None):
         drop = {i for i, s in enumerate(shp) if s == 1}
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        drop = {d % len(shp) for d in dims if shp and shp[d % len(shp)] == 1}
+        dims = [_dim(d, len(shp), "squeeze") for d in dims]  # out of range raises, as torch
+        drop = {d for d in dims if shp and shp[d] == 1}
     return _reshape("squeeze", x, tuple(s for i, s in enumerate(shp) if i not in drop))
 
 
@@ -514,13 +515,24 @@ def pad(x, pad, mode="constant", value=0.0):
     widths = [(0, 0)] * len(shp)
     for i in range(len(pad) // 2):
         widths[len(shp) - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    if mode != "constant":
-        for n, (lo, hi) in zip(shp, widths):
-            lim = n - 1 if mode == "reflect" else n
-            if min(lo, hi) < 0 or max(lo, hi) > lim:
-                raise op_error("pad", f"{mode} pads in [0, {lim}] for a dim of size {n}",
-                               f"pad {pad} for shape {shp}")
-    return Pad.apply(x, pad=tuple(widths), mode=mode, value=value)
+    if mode == "constant":
+        return Pad.apply(x, pad=tuple(widths), mode=mode, value=value)
+    grow = tuple((max(lo, 0), max(hi, 0)) for lo, hi in widths)
+    crop = all(lo >= 0 and hi >= 0 for lo, hi in widths)
+    if mode == "circular" and not crop:  # torch: circular crops first, then wraps what is left
+        x = x[tuple(slice(-min(lo, 0), n + min(hi, 0)) for (lo, hi), n in zip(widths, shp))]
+        shp, widths, crop = tuple(unwrap(x).shape), grow, True
+    # torch: reflect/replicate pad by the positive parts, then crop by the negative ones
+    for n, (lo, hi) in zip(shp, widths):
+        lim = n - 1 if mode == "reflect" else n
+        if max(lo, hi) > lim or n + lo + hi <= 0:
+            raise op_error("pad", f"{mode} pads <= {lim} leaving a non-empty dim for a dim of "
+                           f"size {n}", f"pad {pad} for shape {shp}")
+    y = Pad.apply(x, pad=grow, mode=mode, value=value)
+    if crop:
+        return y
+    return y[tuple(slice(-min(lo, 0), (g + n) - (-min(hi, 0)))
+                   for (lo, hi), n, g in zip(widths, shp, (a + b for a, b in grow)))]
 
 
 def flip(x, *dims):
@@ -536,6 +548,13 @@ def roll(x, shifts, dims=None):
         shifts = tuple(int(s) for s in shifts)
     if isinstance(dims, list):
         dims = tuple(dims)
+    n_shifts = len(shifts) if isinstance(shifts, tuple) else 1
+    n_dims = 0 if dims is None else len(dims) if isinstance(dims, tuple) else 1
+    # torch: a tuple of shifts needs as many dims; only one shift may roll the flattened tensor
+    check(n_shifts == n_dims or (n_shifts == 1 and n_dims == 0), "roll",
+          "as many dims as shifts", f"shifts={shifts}, dims={dims}")
+    if isinstance(shifts, tuple) and dims is None:
+        shifts = shifts[0]
     return Roll.apply(x, shifts=shifts, axes=dims)
 
 

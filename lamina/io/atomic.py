@@ -26,6 +26,10 @@ def atomic_write(path, data: bytes | str) -> None:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
                                suffix=".tmp")
     try:
+        # mkstemp creates 0600; give the file the usual mode (0666 minus the umask)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -30,7 +30,7 @@ _MAX_HEADER = 100_000_000  # safetensors' own limit
 
 def _encode(obj, key: str, arrays: dict):
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj.array
     if isinstance(obj, B.ndarray_types):
         name = key or "tensor"
         if name in arrays:
@@ -139,6 +139,9 @@ def read_metadata(path) -> dict:
         parsed = json.loads(header.decode("utf-8")) if header[:1] == b"{" else None
     except (UnicodeDecodeError, json.JSONDecodeError):
         parsed = None
+    if not isinstance(parsed, dict) and len(head) == 8 and n > size - 8 and n <= _MAX_HEADER:
+        raise ValueError(f"load: {path!r} is truncated: its header announces {n} bytes but the "
+                         f"file has {size} bytes in all; write it again (e.g. re-run training)")
     if not isinstance(parsed, dict):
         raise ValueError(
             f"load: expected a safetensors file, got {path!r} ({_describe(head)}); lamina reads "
@@ -148,11 +151,14 @@ def read_metadata(path) -> dict:
     return dict(parsed.get("__metadata__") or {})
 
 
-def load(path):
+def load(path, map_location=None, weights_only=None, **kwargs):
     """Read a file written by :func:`save` (or any safetensors file).
 
     Args:
         path (str or PathLike): the file.
+        map_location, weights_only, **kwargs: ``torch.load``'s options, accepted so torch code
+            runs unchanged and ignored: arrays load on the host, and safetensors holds only
+            weights, so loading is always ``weights_only`` (nothing is unpickled).
 
     Returns:
         The saved tree (dicts, lists, tuples, NumPy arrays, numbers...). A safetensors file
@@ -165,8 +171,17 @@ def load(path):
     import safetensors.numpy
 
     meta = read_metadata(path)
-    arrays = safetensors.numpy.load_file(os.fspath(path))
-    tree = meta.get("lamina.tree")
-    if tree is None:
-        return dict(arrays)
-    return _decode(json.loads(tree), arrays)
+    try:
+        arrays = safetensors.numpy.load_file(os.fspath(path))
+        tree = meta.get("lamina.tree")
+        if tree is None:
+            return dict(arrays)
+        return _decode(json.loads(tree), arrays)
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"load: {os.fspath(path)!r} is a damaged safetensors file ({e}); "
+                         "write it again") from None
+    except Exception as e:  # safetensors' SafetensorError (truncated or corrupt data)
+        if type(e).__name__ != "SafetensorError":
+            raise
+        raise ValueError(f"load: {os.fspath(path)!r} is a damaged safetensors file ({e}); "
+                         "write it again") from None

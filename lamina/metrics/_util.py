@@ -13,7 +13,7 @@ __all__ = ["as_array", "to_labels", "to_proba", "class_labels", "pair"]
 def as_array(x):
     """``x`` (Tensor, NumPy/CuPy array, list or scalar) as a host NumPy array."""
     if isinstance(x, Tensor):
-        x = x.data
+        x = x.array
     return B.to_host(x)
 
 

@@ -87,8 +87,8 @@ class GAN(Module):
     def _update_ema(self) -> None:
         d = self.ema_decay
         for pe, p in zip(self.ema_generator.parameters(), self.generator.parameters()):
-            pe.data *= d
-            pe.data += (1.0 - d) * p.data
+            pe.array *= d
+            pe.array += (1.0 - d) * p.array
         for me, m in zip(self.ema_generator.modules(), self.generator.modules()):
             for k, v in m._buffers.items():  # batch-norm statistics follow the live model
                 if v is not None:
@@ -182,7 +182,7 @@ class GAN(Module):
         g = self.ema_generator if self.ema_generator is not None else self.generator
         try:
             with no_grad():
-                return B.to_host(g(self.noise(n)).data)
+                return B.to_host(g(self.noise(n)).array)
         finally:
             self.train(was)
 

@@ -54,7 +54,7 @@ def sample_logits(logits, temperature: float = 1.0, top_k: int | None = None):
     Returns:
         int64 array ``(N,)``.
     """
-    z = np.array(B.to_host(logits.data if isinstance(logits, Tensor) else logits),
+    z = np.array(B.to_host(logits.array if isinstance(logits, Tensor) else logits),
                  dtype=np.float64)
     check(z.ndim == 2, "sample_logits", "logits of shape (N, V)", f"{z.shape}")
     check(temperature >= 0, "sample_logits", "temperature >= 0", f"{temperature}",
@@ -90,7 +90,7 @@ class LanguageModel(Module):
         Returns:
             int64 array ``(N, T + new)``: the prompt followed by the generated ids.
         """
-        ids = _ids(prompt_ids).data
+        ids = _ids(prompt_ids).array
         check(ids.shape[1] >= 1, "generate", "a prompt of at least one id", f"{ids.shape}")
         was = self.training
         self.eval()
@@ -174,7 +174,7 @@ class _TinyTransformer(Module):
         self.embedding = Embedding(vocab_size, d_model, padding_idx=padding_idx)
         _init.normal_(self.embedding.weight, 0.0, 0.02)            # GPT-2's init
         if padding_idx is not None:
-            self.embedding.weight.data[padding_idx] = 0
+            self.embedding.weight.array[padding_idx] = 0
         self.pos = LearnedPositionalEncoding(max_len, d_model, dropout, batch_first=True)
         self.encoder = _encoder(d_model, nhead, num_layers, dim_feedforward, dropout)
 
@@ -209,7 +209,7 @@ class TinyTransformerLM(_TinyTransformer, LanguageModel):
         self.head = Linear(d_model, vocab_size)
 
     def forward(self, ids, state=None):
-        new = _ids(ids).data
+        new = _ids(ids).array
         check(new.shape[1] <= self.max_len, "TinyTransformerLM",
               f"at most max_len = {self.max_len} new ids per call", f"{new.shape}")
         ctx = new if state is None else np.concatenate([state, new], axis=1)[:, -self.max_len:]

@@ -24,7 +24,7 @@ class ConvergenceWarning(UserWarning):
 
 
 def _host(a):
-    return B.to_host(a.data if isinstance(a, Tensor) else a)
+    return B.to_host(a.array if isinstance(a, Tensor) else a)
 
 
 class Perceptron(Module):
@@ -92,7 +92,7 @@ class Perceptron(Module):
         if y.shape[0] != X.shape[0] or not np.isin(y, (0, 1)).all():
             raise op_error("Perceptron.fit", f"labels y of shape ({X.shape[0]},) with values in "
                            "{0, 1}", f"shape {tuple(y.shape)}, values {np.unique(y)[:5]}")
-        w, b = self.weight.data, self.bias.data
+        w, b = self.weight.array, self.bias.array
         lr = w.dtype.type(self.lr)
         y = y.astype(w.dtype)
         self.errors_, self.converged_ = [], False
@@ -121,7 +121,7 @@ class Perceptron(Module):
 
     def decision_function(self, X):
         """The summation ``X @ weight + bias`` as a NumPy array (N,)."""
-        return self._check_X(X) @ self.weight.data + self.bias.data
+        return self._check_X(X) @ self.weight.array + self.bias.array
 
     def predict(self, X):
         """Class labels ``step(X @ weight + bias)`` in {0, 1} as an int64 NumPy array (N,)."""

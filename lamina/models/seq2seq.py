@@ -29,7 +29,7 @@ np = B.np
 
 
 def _arr(x):
-    a = x.data if isinstance(x, Tensor) else x
+    a = x.array if isinstance(x, Tensor) else x
     return np.asarray(B.to_host(a), dtype=np.int64)
 
 
@@ -152,9 +152,9 @@ class Seq2Seq(Module):
             ids, attn = [], []
             for _ in range(max_len):
                 logits, state, w = self.step(prev, state, enc_out, mask)
-                prev = np.where(done, self.pad_id, B.to_host(logits.data).argmax(-1))
+                prev = np.where(done, self.pad_id, B.to_host(logits.array).argmax(-1))
                 ids.append(prev)
-                attn.append(np.where(done[:, None], 0.0, B.to_host(w.data)))
+                attn.append(np.where(done[:, None], 0.0, B.to_host(w.array)))
                 done |= prev == self.eos_id
                 if done.all():
                     break
@@ -204,12 +204,12 @@ class Seq2Seq(Module):
                 prev = np.full(n, self.bos_id) if t == 0 else seqs[:, -1]
                 logits, st, w = self.step(prev, state, enc_out[np.zeros(n, np.int64)],
                                           np.repeat(mask, n, 0))
-                logp = B.to_host(F.log_softmax(logits, dim=-1).data).astype(np.float64)
+                logp = B.to_host(F.log_softmax(logits, dim=-1).array).astype(np.float64)
                 cand = (scores[:, None] + logp).reshape(-1)
                 top = np.argsort(-cand, kind="stable")[:2 * k]
                 beam, tok = top // logp.shape[1], top % logp.shape[1]
                 seqs = np.concatenate([seqs[beam], tok[:, None]], 1)
-                attn = np.concatenate([attn[beam], B.to_host(w.data)[beam][:, None]], 1)
+                attn = np.concatenate([attn[beam], B.to_host(w.array)[beam][:, None]], 1)
                 scores, state = cand[top], st[beam]
                 # an <eos> among the k best finishes a hypothesis; the k best others live on
                 ended = (tok == self.eos_id) | (t == max_len - 1)

@@ -31,7 +31,7 @@ def _ids(x):
 
 
 def _host(a):
-    return B.to_host(a.data if isinstance(a, Tensor) else a)
+    return B.to_host(a.array if isinstance(a, Tensor) else a)
 
 
 def padding_mask(ids, lengths=None, pad_id: int = 0):
@@ -54,7 +54,7 @@ def padding_mask(ids, lengths=None, pad_id: int = 0):
 def _embedding(vocab_size, embed_dim, padding_idx, a):
     emb = Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
     _init.uniform_(emb.weight, -a, a)
-    emb.weight.data[padding_idx] = 0
+    emb.weight.array[padding_idx] = 0
     return emb
 
 

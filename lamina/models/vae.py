@@ -177,7 +177,7 @@ class VAE(Module):
         self.eval()
         try:
             with no_grad():
-                x = self.decode(randn(n, self.latent_dim)).data
+                x = self.decode(randn(n, self.latent_dim)).array
         finally:
             self.train(was)
         if mean:
@@ -189,15 +189,15 @@ class VAE(Module):
 
     def transform(self, X, batch_size: int = 512):
         """Posterior means ``mu`` of the array ``X``: (N, latent_dim) host array."""
-        return self._batched(X, lambda t: self.encode(t)[0].data, batch_size)
+        return self._batched(X, lambda t: self.encode(t)[0].array, batch_size)
 
     def reconstruct(self, X, batch_size: int = 512):
         """Decoder means at ``z = mu`` for the array ``X``."""
-        return self._batched(X, lambda t: self(t).data, batch_size)
+        return self._batched(X, lambda t: self(t).array, batch_size)
 
     def negative_elbo(self, X, n_samples: int = 1, batch_size: int = 512):
         """Per-sample negative ELBO of the array ``X`` averaged over ``n_samples`` draws: (N,)."""
-        runs = [self._batched(X, lambda t: (-self.elbo(t, "none")).data, batch_size)
+        runs = [self._batched(X, lambda t: (-self.elbo(t, "none")).array, batch_size)
                 for _ in range(n_samples)]
         return np.mean(runs, axis=0)
 
@@ -210,6 +210,6 @@ class VAE(Module):
         def fn(t):
             mu, logvar = self.encode(t)
             lls = [self.log_likelihood(self.decode_logits(self.reparameterize(mu, logvar)),
-                                       t).data for _ in range(n_samples)]
+                                       t).array for _ in range(n_samples)]
             return sum(lls) / n_samples
         return self._batched(X, fn, batch_size)

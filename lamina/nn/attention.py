@@ -33,7 +33,7 @@ def _raw(m):
     """The array inside a mask given as a Tensor, array or nested list."""
     if m is None or isinstance(m, B.ndarray_types):
         return m
-    return m.data if isinstance(m, Tensor) else B.np.asarray(m)
+    return m.array if isinstance(m, Tensor) else B.np.asarray(m)
 
 
 def _additive(m, dtype, xp):
@@ -175,7 +175,7 @@ class MultiheadAttention(Module):
         h, d = self.num_heads, self.head_dim
         q, k, v = self._project(query, key, value)
         q, k, v = (F.transpose(F.reshape(t, (N, -1, h, d)), 1, 2) for t in (q, k, v))
-        xp = B.get_array_module(q.data)
+        xp = B.get_array_module(q.array)
         mask = _merge_masks(attn_mask, key_padding_mask, N, h, L, S, q.dtype, xp, op)
         p = self.dropout if self.training else 0.0
         res = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p,

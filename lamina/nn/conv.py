@@ -63,10 +63,10 @@ class _ConvNd(Module):
         fan_in = w.shape[1] * math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         rng = B.rng()
-        w.data = rng.uniform(-bound, bound, w.shape).astype(w.data.dtype)
+        w.array = rng.uniform(-bound, bound, w.shape).astype(w.array.dtype)
         if self.bias is not None:
             b = self.bias
-            b.data = rng.uniform(-bound, bound, b.shape).astype(b.data.dtype)
+            b.array = rng.uniform(-bound, bound, b.shape).astype(b.array.dtype)
 
     def extra_repr(self) -> str:
         n = self._dims
@@ -169,8 +169,11 @@ class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution layer, as ``torch.nn.ConvTranspose2d``.
 
     Args:
-        in_channels (int), out_channels (int), kernel_size (int or tuple).
-        stride (int or tuple): Default 1. padding (int or tuple): Default 0.
+        in_channels (int): input channels.
+        out_channels (int): output channels.
+        kernel_size (int or tuple): kernel size.
+        stride (int or tuple): Default 1.
+        padding (int or tuple): Default 0.
         output_padding (int or tuple): extra size at the end of the output. Default 0.
         groups (int): Default 1. bias (bool): Default True. dilation (int or tuple): Default 1.
         padding_mode (str): only ``'zeros'``. dtype: Default lamina's default dtype.

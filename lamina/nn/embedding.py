@@ -63,17 +63,17 @@ class Embedding(Module):
         """Redraw from ``N(0, 1)`` and zero the padding row."""
         _init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
         """An Embedding holding a copy of ``embeddings`` ``(V, D)``; frozen unless
         ``freeze=False``."""
-        arr = embeddings.data if isinstance(embeddings, Tensor) else B.np.asarray(embeddings)
+        arr = embeddings.array if isinstance(embeddings, Tensor) else B.np.asarray(embeddings)
         check(arr.ndim == 2, "Embedding.from_pretrained", "a 2-D table (V, D)",
               f"shape {tuple(arr.shape)}")
         m = cls(arr.shape[0], arr.shape[1], padding_idx=padding_idx, dtype=arr.dtype)
-        m.weight.data = arr.copy()
+        m.weight.array = arr.copy()
         m.weight.requires_grad = not freeze
         return m
 
@@ -163,7 +163,7 @@ class LearnedPositionalEncoding(Module):
         T = x.shape[ax]
         check(T <= self.max_len and x.shape[-1] == self.d_model, "LearnedPositionalEncoding",
               f"at most {self.max_len} steps of size {self.d_model}", f"{tuple(x.shape)}")
-        xp = B.get_array_module(self.weight.data)
+        xp = B.get_array_module(self.weight.array)
         pe = F.embedding(xp.arange(T), self.weight)
         pe = F.unsqueeze(pe, 0 if self.batch_first else 1)
         return self.dropout(x + pe)

@@ -1,6 +1,6 @@
 """Weight initialisers (seed Q17), PyTorch's names and formulas, in place.
 
-Every function fills ``tensor.data`` in place (keeping its dtype and device), draws from
+Every function fills ``tensor.array`` in place (keeping its dtype and device), draws from
 ``lamina.backend.rng()`` (so ``lamina.manual_seed`` fixes it) and returns the tensor. Fans follow
 PyTorch: for a weight of shape ``(out, in, *kernel)``, ``fan_in = in * prod(kernel)`` and
 ``fan_out = out * prod(kernel)``.
@@ -78,7 +78,7 @@ def _fan(tensor, mode):
 
 def _fill(tensor, host_values):
     """Write host values into ``tensor`` in place, keeping its dtype and device."""
-    arr = tensor.data if isinstance(tensor, Tensor) else tensor
+    arr = tensor.array if isinstance(tensor, Tensor) else tensor
     xp = B.get_array_module(arr)
     arr[...] = xp.asarray(host_values.astype(arr.dtype, copy=False))
     return tensor
@@ -100,7 +100,7 @@ def ones_(tensor):
 
 def constant_(tensor, val: float):
     """Fill with ``val``. Returns ``tensor``."""
-    arr = tensor.data if isinstance(tensor, Tensor) else tensor
+    arr = tensor.array if isinstance(tensor, Tensor) else tensor
     arr[...] = val
     return tensor
 

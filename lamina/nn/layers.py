@@ -255,9 +255,32 @@ class Dropout1d(Dropout):
 
 class Dropout2d(Dropout):
     """Channel-wise dropout for (N, C, H, W): whole feature maps zeroed with probability
-    ``p``, the rest scaled by ``1 / (1 - p)``."""
+    ``p``, the rest scaled by ``1 / (1 - p)``.
+
+    As in PyTorch 2.13, a 3-D input is read as (N, C, L) (channel-wise 1-D dropout) and a 2-D
+    input as (N, C) (element-wise dropout), each with torch's ``UserWarning``; the functional
+    ``F.dropout2d`` reads 3-D input as unbatched (C, H, W).
+    """
 
     _fn = staticmethod(F.dropout2d)
+
+    def forward(self, x):
+        if x.ndim in (2, 3):
+            import warnings
+            if x.ndim == 2:
+                msg = ("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
+                       "will result in an error in a future release. To retain the behavior "
+                       "and silence this warning, please use dropout instead.")
+            else:
+                msg = ("dropout2d: Received a 3D input to dropout2d and assuming that "
+                       "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                       "shape (N, C, L), where C is the channel dim. To maintain the 1D "
+                       "channel-wise dropout behavior, please switch to using dropout1d.")
+            warnings.warn(msg, UserWarning, stacklevel=2)
+            shape = tuple(x.shape)
+            x4 = x.reshape(shape[0], shape[1], -1, 1)
+            return F.dropout2d(x4, self.p, self.training).reshape(shape)
+        return super().forward(x)
 
 
 class Dropout3d(Dropout):

@@ -37,7 +37,7 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", weight.data if isinstance(weight, Tensor) else weight)
+        self.register_buffer("weight", weight.array if isinstance(weight, Tensor) else weight)
 
 
 class MSELoss(_Loss):
@@ -134,7 +134,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
     def __init__(self, weight=None, *, reduction: str = "mean", pos_weight=None):
         super().__init__(weight, reduction)
-        pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
+        pw = pos_weight.array if isinstance(pos_weight, Tensor) else pos_weight
         self.register_buffer("pos_weight", pw)
 
     def forward(self, input, target):

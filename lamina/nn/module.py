@@ -52,7 +52,7 @@ class Module:
             self.__dict__.pop(name, None)
             mods[name] = value
         elif name in bufs:
-            bufs[name] = value.data if isinstance(value, Tensor) else value
+            bufs[name] = value.array if isinstance(value, Tensor) else value
         elif name in params or name in mods:
             if value is not None:
                 kind = "Parameter" if name in params else "Module"
@@ -92,7 +92,7 @@ class Module:
         """Register a non-learnable array (e.g. BatchNorm's running mean) saved in state dicts
         when ``persistent``. Reading ``self.name`` gives a Tensor view of it."""
         if isinstance(array, Tensor):
-            array = array.data
+            array = array.array
         self._buffers[name] = array
         if persistent:
             self._non_persistent.discard(name)
@@ -239,10 +239,10 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient."""
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
+            if set_to_none or p._grad is None:
+                p._grad = None
             else:
-                p.grad[...] = 0
+                p._grad.array[...] = 0
 
     def apply(self, fn) -> "Module":
         """Call ``fn(m)`` on every submodule (children first) and self; returns self."""
@@ -259,14 +259,14 @@ class Module:
             for k, p in m._parameters.items():
                 if p is None:
                     continue
-                a = p.data
+                a = p.array
                 if device is not None:
                     a = B.to_device_array(a, device)
                 if dtype is not None and a.dtype.kind == "f":
                     a = a.astype(dtype)
-                p.data = a
-                if p.grad is not None:
-                    p.grad = None
+                p.array = a
+                if p._grad is not None:
+                    p._grad = None
             for k, b in m._buffers.items():
                 if b is None:
                     continue
@@ -298,7 +298,7 @@ class Module:
             pre = mprefix + "." if mprefix else ""
             for k, p in m._parameters.items():
                 if p is not None:
-                    out[pre + k] = p if keep_vars else p.data
+                    out[pre + k] = p if keep_vars else p.array
             for k, b in m._buffers.items():
                 if b is not None and k not in m._non_persistent:
                     out[pre + k] = b
@@ -329,7 +329,7 @@ class Module:
         mismatched = []
         for k, v in state_dict.items():
             if k in own:
-                arr = v.data if isinstance(v, Tensor) else v
+                arr = v.array if isinstance(v, Tensor) else v
                 shape = tuple(getattr(arr, "shape", ()))
                 if shape != tuple(own[k].shape):
                     mismatched.append(f"{k}: checkpoint {shape} vs model {tuple(own[k].shape)}")
@@ -351,17 +351,17 @@ class Module:
         for k, v in state_dict.items():
             if k not in own:
                 continue
-            arr = v.data if isinstance(v, Tensor) else v
+            arr = v.array if isinstance(v, Tensor) else v
             if hasattr(arr, "detach") and hasattr(arr, "numpy"):  # a torch tensor
                 arr = arr.detach().cpu().numpy()
             target = own[k]
-            xp = B.get_array_module(target.data if isinstance(target, Tensor) else target)
+            xp = B.get_array_module(target.array if isinstance(target, Tensor) else target)
             if k in bufs:
                 m, name = bufs[k]
                 old = m._buffers[name]
                 m._buffers[name] = xp.asarray(arr, dtype=old.dtype).copy()
             else:
-                target.data = xp.asarray(arr, dtype=target.data.dtype).copy()
+                target.array = xp.asarray(arr, dtype=target.array.dtype).copy()
         return missing, unexpected
 
     # ------------------------------------------------------------------ calling
@@ -394,6 +394,20 @@ class Module:
         return RemovableHandle(self._forward_pre_hooks, hook)
 
     # ------------------------------------------------------------------ printing
+    def summary(self, input_shape, dtype=None, print_fn=print) -> str:
+        """Keras's ``model.summary()``: see :func:`lamina.nn.summary.summary`.
+
+        Args:
+            input_shape (tuple | list of tuples): one sample's shape, without the batch dim.
+            dtype (optional): input dtype. Default None (the default float dtype).
+            print_fn (callable or None): where the table goes. Default ``print``.
+
+        Returns:
+            str: the table.
+        """
+        from .summary import summary
+        return summary(self, input_shape, dtype=dtype, print_fn=print_fn)
+
     def extra_repr(self) -> str:
         """One-line description of this module's options (override in layers)."""
         return ""

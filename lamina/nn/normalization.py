@@ -58,8 +58,8 @@ class _BatchNorm(Module):
         """Reset the running statistics and set weight 1, bias 0."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            self.weight.array[...] = 1
+            self.bias.array[...] = 0
 
     def _check_input(self, x) -> None:
         shape = tuple(x.shape)

@@ -290,8 +290,11 @@ class RNNCell(RNNCellBase):
     """``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act ``"tanh"`` (default) or ``"relu"``.
 
     Args:
-        input_size (int), hidden_size (int), bias (bool, default True),
-        nonlinearity (str, default ``"tanh"``), dtype.
+        input_size (int): features of ``x``.
+        hidden_size (int): features of ``h``.
+        bias (bool): Default True.
+        nonlinearity (str): ``"tanh"`` (default) or ``"relu"``.
+        dtype: parameter dtype.
 
     Shape:
         input ``(N, I)`` or ``(I,)``, hx ``(N, H)`` (zeros when None) -> ``(N, H)``.
@@ -312,7 +315,10 @@ class LSTMCell(RNNCellBase):
     """One LSTM step, gates ``(i, f, g, o)``.
 
     Args:
-        input_size (int), hidden_size (int), bias (bool, default True), dtype.
+        input_size (int): features of ``x``.
+        hidden_size (int): features of ``h``.
+        bias (bool): Default True.
+        dtype: parameter dtype.
 
     Shape:
         input ``(N, I)`` or ``(I,)``, hx ``(h, c)`` each ``(N, H)`` (zeros when None) ->
@@ -336,7 +342,10 @@ class GRUCell(RNNCellBase):
     """One GRU step (PyTorch's variant: ``n = tanh(W_in x + b_in + r*(W_hn h + b_hn))``).
 
     Args:
-        input_size (int), hidden_size (int), bias (bool, default True), dtype.
+        input_size (int): features of ``x``.
+        hidden_size (int): features of ``h``.
+        bias (bool): Default True.
+        dtype: parameter dtype.
 
     Shape:
         input ``(N, I)`` or ``(I,)``, hx ``(N, H)`` (zeros when None) -> ``(N, H)``.

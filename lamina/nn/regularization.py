@@ -154,7 +154,7 @@ def prox_l1_(module: Module, lr: float, l1: float, include_bias: bool = False) -
     zeros = 0
     with no_grad():
         for _, p in regularized_parameters(module, include_bias):
-            w = p.data
+            w = p.array
             xp = B.get_array_module(w)
             shrunk = xp.maximum(xp.abs(w) - w.dtype.type(thr), 0)
             w[...] = xp.sign(w) * shrunk

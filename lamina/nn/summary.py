@@ -53,7 +53,7 @@ def summary(model: Module, input_shape, dtype=None, print_fn=print) -> str:
     shapes = input_shape if (isinstance(input_shape, list) and input_shape
                              and isinstance(input_shape[0], (tuple, list))) else [input_shape]
     p0 = next(iter(model.parameters()), None)
-    xp = B.get_array_module(p0.data) if p0 is not None else B.np
+    xp = B.get_array_module(p0.array) if p0 is not None else B.np
     inputs = [Tensor(xp.zeros((1, *tuple(s)), dtype=dt)) for s in shapes]
 
     rows = []

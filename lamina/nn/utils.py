@@ -29,7 +29,7 @@ def _as_list(parameters) -> list:
 def _grads(parameters) -> list:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
+    return [p._grad.array for p in parameters if p._grad is not None]
 
 
 def _norm_type(norm_type) -> float:
@@ -40,16 +40,29 @@ def _norm_type(norm_type) -> float:
     return float(norm_type)
 
 
-def get_total_norm(grads, norm_type=2.0):
-    """The ``norm_type``-norm of all ``grads`` taken together, as if concatenated into one vector.
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite: bool = False):
+    """The ``norm_type``-norm of all ``tensors`` taken together, as if concatenated into one
+    vector (``torch.nn.utils.get_total_norm``).
 
     Args:
-        grads (list of arrays): gradients, any shapes, one array module.
+        tensors (list of Tensor or arrays): e.g. ``[p.grad for p in model.parameters()]``;
+            None entries are skipped.
         norm_type (float or 'inf'): p of the p-norm; ``inf`` is the max-abs norm. Default 2.
+        error_if_nonfinite (bool): raise when the norm is NaN or infinite. Default False.
 
     Returns:
-        0-d array (on the grads' device, in their floating dtype); 0.0 for an empty list.
+        Tensor: 0-d, in the tensors' floating dtype; 0.0 for an empty list.
     """
+    grads = [t.array if isinstance(t, Tensor) else t for t in tensors if t is not None]
+    total = _total_norm(grads, norm_type)
+    if error_if_nonfinite and not bool(B.get_array_module(total).isfinite(total)):
+        raise RuntimeError(f"get_total_norm: expected a finite total norm of order "
+                           f"{norm_type}, got {float(total)}")
+    return Tensor(total)
+
+
+def _total_norm(grads, norm_type):
+    """:func:`get_total_norm` on arrays, returning a 0-d array."""
     p = _norm_type(norm_type)
     if not grads:
         return B.np.asarray(0.0, dtype=B.get_default_dtype())
@@ -92,7 +105,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type=2.0, error_if_nonfini
     """
     grads = _grads(parameters)
     max_norm = float(max_norm)
-    total = get_total_norm(grads, norm_type)
+    total = _total_norm(grads, norm_type)
     if not grads:
         return Tensor(total)
     xp = B.get_array_module(*grads)
@@ -146,7 +159,7 @@ def vector_to_parameters(vec, parameters) -> None:
         vec (Tensor): 1-D, as many elements as the parameters hold together.
         parameters (iterable of Tensor): destinations.
     """
-    v = vec.data if isinstance(vec, Tensor) else vec
+    v = vec.array if isinstance(vec, Tensor) else vec
     ps = _as_list(parameters)
     total = sum(p.numel() for p in ps)
     if v.ndim != 1 or v.shape[0] != total:
@@ -155,14 +168,14 @@ def vector_to_parameters(vec, parameters) -> None:
     i = 0
     for p in ps:
         n = p.numel()
-        p.data[...] = v[i:i + n].reshape(p.shape).astype(p.dtype, copy=False)
+        p.array[...] = v[i:i + n].reshape(p.shape).astype(p.dtype, copy=False)
         i += n
 
 
 def as_model_dtype(model, X):
     """Host array ``X``; floating data in the dtype of ``model``'s parameters (float64 data would
     otherwise upcast every step). Integer and bool data (token ids, masks) keep their dtype."""
-    a = B.np.asarray(B.to_host(X.data if isinstance(X, Tensor) else X))
+    a = B.np.asarray(B.to_host(X.array if isinstance(X, Tensor) else X))
     if a.dtype.kind in "biu":
         return a
     first = next(iter(model.parameters()), None)
@@ -192,7 +205,7 @@ def batched_eval(model, X, fn=None, batch_size: int = 512):
         with no_grad():
             for i in range(0, len(X), batch_size):
                 r = fn(tensor(X[i:i + batch_size]))
-                out.append(B.to_host(r.data if isinstance(r, Tensor) else r))
+                out.append(B.to_host(r.array if isinstance(r, Tensor) else r))
     finally:
         model.train(was)
     return B.np.concatenate(out) if out else B.np.zeros((0,), X.dtype)

@@ -1,9 +1,10 @@
 """Optimizers, learning-rate schedules and gradient clipping (seed Q10, Q11, Q18, Q22).
 
-Every optimizer works on :class:`~lamina.autograd.Parameter` objects (``.data`` array, ``.grad``
-array or None) and follows ``torch.optim``'s update rules and defaults. Each algorithm's math is
-also exposed as a pure in-place function on arrays (``sgd_step``, ``adam_step``...) for GPU or
-distributed trainers. ``lamina.optim.lr_scheduler`` is the schedules module.
+Every optimizer works on :class:`~lamina.autograd.Parameter` objects (``.array``: the weights'
+array; ``.grad``: a Tensor or None) and follows ``torch.optim``'s update rules and defaults.
+Each algorithm's math is also exposed as a pure in-place function on arrays (``sgd_step``,
+``adam_step``...) for GPU or distributed trainers. ``lamina.optim.lr_scheduler`` is the
+schedules module.
 
 Example:
     >>> opt = lamina.optim.AdamW(model.parameters(), lr=1e-3)
@@ -19,6 +20,7 @@ from .adadelta import Adadelta, adadelta_step
 from .adagrad import Adagrad, adagrad_step
 from .adam import Adam, AdamW, adam_step
 from .clip import clip_grad_norm_, clip_grad_value_, get_total_norm
+from .lbfgs import LBFGS
 from .lr_finder import LRFinderResult, lr_finder
 from .multi import MultiOptimizer
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
@@ -32,7 +34,7 @@ from .sgd import SGD, sgd_step
 
 __all__ = [
     "Optimizer", "MultiOptimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
-    "NAdam",
+    "NAdam", "LBFGS",
     "sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "nadam_step",
     "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "lr_finder", "LRFinderResult",
     "lr_scheduler", "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",

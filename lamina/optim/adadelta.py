@@ -64,12 +64,12 @@ class Adadelta(Optimizer):
         check_hparam(g["weight_decay"] >= 0, "Adadelta", "weight_decay >= 0", g["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
-        xp = B.get_array_module(p.data)
-        return {"step": 0, "square_avg": xp.zeros_like(p.data),
-                "acc_delta": xp.zeros_like(p.data)}
+        xp = B.get_array_module(p.array)
+        return {"step": 0, "square_avg": xp.zeros_like(p.array),
+                "acc_delta": xp.zeros_like(p.array)}
 
     def _update(self, p, grad, state: dict, g: dict) -> None:
         state["step"] += 1
-        adadelta_step(p.data, grad, state["square_avg"], state["acc_delta"], lr=g["lr"],
+        adadelta_step(p.array, grad, state["square_avg"], state["acc_delta"], lr=g["lr"],
                       rho=g["rho"], eps=g["eps"], weight_decay=g["weight_decay"],
                       maximize=g["maximize"])

@@ -64,9 +64,9 @@ class Adagrad(Optimizer):
             check_hparam(g[key] >= 0, "Adagrad", f"{key} >= 0", g[key])
 
     def _init_state(self, p, group: dict) -> dict:
-        xp = B.get_array_module(p.data)
+        xp = B.get_array_module(p.array)
         return {"step": 0,
-                "sum": xp.full_like(p.data, group["initial_accumulator_value"])}
+                "sum": xp.full_like(p.array, group["initial_accumulator_value"])}
 
     def add_param_group(self, param_group: dict) -> None:
         # PyTorch creates Adagrad's accumulators eagerly, for every parameter of every group
@@ -77,6 +77,6 @@ class Adagrad(Optimizer):
 
     def _update(self, p, grad, state: dict, g: dict) -> None:
         state["step"] += 1
-        adagrad_step(p.data, grad, state["sum"], state["step"], lr=g["lr"],
+        adagrad_step(p.array, grad, state["sum"], state["step"], lr=g["lr"],
                      lr_decay=g["lr_decay"], weight_decay=g["weight_decay"], eps=g["eps"],
                      maximize=g["maximize"])

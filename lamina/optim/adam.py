@@ -89,16 +89,16 @@ class Adam(Optimizer):
         check_hparam(g["weight_decay"] >= 0, name, "weight_decay >= 0", g["weight_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
-        xp = B.get_array_module(p.data)
-        st = {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_avg_sq": xp.zeros_like(p.data)}
+        xp = B.get_array_module(p.array)
+        st = {"step": 0, "exp_avg": xp.zeros_like(p.array), "exp_avg_sq": xp.zeros_like(p.array)}
         if group["amsgrad"]:
-            st["max_exp_avg_sq"] = xp.zeros_like(p.data)
+            st["max_exp_avg_sq"] = xp.zeros_like(p.array)
         return st
 
     def _update(self, p, grad, state: dict, g: dict) -> None:
         state["step"] += 1
         beta1, beta2 = g["betas"]
-        adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
+        adam_step(p.array, grad, state["exp_avg"], state["exp_avg_sq"],
                   state.get("max_exp_avg_sq"), state["step"], lr=g["lr"], beta1=beta1,
                   beta2=beta2, eps=g["eps"], weight_decay=g["weight_decay"],
                   amsgrad=g["amsgrad"], maximize=g["maximize"],

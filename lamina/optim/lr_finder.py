@@ -98,7 +98,7 @@ def lr_finder(model_step, optimizer: Optimizer, start_lr: float = 1e-7, end_lr: 
     check(0 < smooth <= 1, "lr_finder", "0 < smooth <= 1", str(smooth), cls=ValueError)
     check(diverge_th > 1, "lr_finder", "diverge_th > 1", str(diverge_th), cls=ValueError)
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    saved_params = [p.data.copy() for p in params]
+    saved_params = [p.array.copy() for p in params]
     saved_state = optimizer.state_dict()
     saved_groups = copy.deepcopy([{k: v for k, v in g.items() if k != "params"}
                                   for g in optimizer.param_groups])
@@ -123,8 +123,8 @@ def lr_finder(model_step, optimizer: Optimizer, start_lr: float = 1e-7, end_lr: 
             best = min(best, smoothed)
     finally:
         for p, d in zip(params, saved_params):
-            p.data[...] = d
-            p.grad = None
+            p.array[...] = d
+            p._grad = None
         groups = optimizer.param_groups  # keep the group dicts others may hold
         optimizer.load_state_dict(saved_state)
         optimizer.param_groups = groups

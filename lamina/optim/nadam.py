@@ -92,15 +92,15 @@ class NAdam(Optimizer):
                      g["momentum_decay"])
 
     def _init_state(self, p, group: dict) -> dict:
-        xp = B.get_array_module(p.data)
-        return {"step": 0, "mu_product": 1.0, "exp_avg": xp.zeros_like(p.data),
-                "exp_avg_sq": xp.zeros_like(p.data)}
+        xp = B.get_array_module(p.array)
+        return {"step": 0, "mu_product": 1.0, "exp_avg": xp.zeros_like(p.array),
+                "exp_avg_sq": xp.zeros_like(p.array)}
 
     def _update(self, p, grad, state: dict, g: dict) -> None:
         state["step"] += 1
         beta1, beta2 = g["betas"]
         state["mu_product"] = nadam_step(
-            p.data, grad, state["exp_avg"], state["exp_avg_sq"], state["step"],
+            p.array, grad, state["exp_avg"], state["exp_avg_sq"], state["step"],
             state["mu_product"], lr=g["lr"], beta1=beta1, beta2=beta2, eps=g["eps"],
             weight_decay=g["weight_decay"], momentum_decay=g["momentum_decay"],
             decoupled_weight_decay=g["decoupled_weight_decay"], maximize=g["maximize"])

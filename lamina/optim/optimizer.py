@@ -146,12 +146,12 @@ class Optimizer:
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = self._init_state(p, group)
-                self._update(p, p.grad, state, group)
+                self._update(p, p._grad.array, state, group)
         return loss
 
     def _init_state(self, p, group: dict) -> dict:
@@ -172,9 +172,9 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.fill(0)
+                    p._grad = None
+                elif p._grad is not None:
+                    p._grad.array.fill(0)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
@@ -247,7 +247,7 @@ class Optimizer:
         if v.shape != p.shape:
             raise ShapeError(f"{name}: expected state '{key}' of shape {p.shape}, "
                              f"got {tuple(v.shape)}")
-        xp = B.get_array_module(p.data)
+        xp = B.get_array_module(p.array)
         if xp is not B.np:
             return xp.array(v, dtype=p.dtype)
         return B.np.array(B.to_host(v), dtype=p.dtype)

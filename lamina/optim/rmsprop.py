@@ -77,23 +77,23 @@ class RMSprop(Optimizer):
             check_hparam(g[key] >= 0, "RMSprop", f"{key} >= 0", g[key])
 
     def _init_state(self, p, group: dict) -> dict:
-        xp = B.get_array_module(p.data)
-        st = {"step": 0, "square_avg": xp.zeros_like(p.data)}
+        xp = B.get_array_module(p.array)
+        st = {"step": 0, "square_avg": xp.zeros_like(p.array)}
         if group["momentum"] > 0:
-            st["momentum_buffer"] = xp.zeros_like(p.data)
+            st["momentum_buffer"] = xp.zeros_like(p.array)
         if group["centered"]:
-            st["grad_avg"] = xp.zeros_like(p.data)
+            st["grad_avg"] = xp.zeros_like(p.array)
         return st
 
     def _update(self, p, grad, state: dict, g: dict) -> None:
         state["step"] += 1
-        xp = B.get_array_module(p.data)
+        xp = B.get_array_module(p.array)
         # a scheduler (OneCycleLR) may turn momentum / centering on after the first step
         if g["momentum"] > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = xp.zeros_like(p.data)
+            state["momentum_buffer"] = xp.zeros_like(p.array)
         if g["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = xp.zeros_like(p.data)
-        rmsprop_step(p.data, grad, state["square_avg"], state.get("grad_avg"),
+            state["grad_avg"] = xp.zeros_like(p.array)
+        rmsprop_step(p.array, grad, state["square_avg"], state.get("grad_avg"),
                      state.get("momentum_buffer"), lr=g["lr"], alpha=g["alpha"], eps=g["eps"],
                      weight_decay=g["weight_decay"], momentum=g["momentum"],
                      centered=g["centered"], maximize=g["maximize"])

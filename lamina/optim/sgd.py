@@ -72,7 +72,7 @@ class SGD(Optimizer):
                      f"momentum={g['momentum']}, dampening={g['dampening']}")
 
     def _update(self, p, grad, state: dict, g: dict) -> None:
-        buf = sgd_step(p.data, grad, state.get("momentum_buffer"), lr=g["lr"],
+        buf = sgd_step(p.array, grad, state.get("momentum_buffer"), lr=g["lr"],
                        momentum=g["momentum"], dampening=g["dampening"],
                        nesterov=g["nesterov"], weight_decay=g["weight_decay"],
                        maximize=g["maximize"])

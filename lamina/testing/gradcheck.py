@@ -20,7 +20,7 @@ class GradcheckError(AssertionError):
 
 def _to_input(x):
     if isinstance(x, Tensor):
-        a = np.asarray(x.data)
+        a = np.asarray(x.array)
     else:
         a = np.asarray(x)
     if a.dtype.kind == "f":
@@ -30,7 +30,7 @@ def _to_input(x):
 
 def _scalar(out, w) -> float:
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return float(sum((np.asarray(o.data, dtype=np.float64) * wi).sum() for o, wi in zip(outs, w)))
+    return float(sum((np.asarray(o.array, dtype=np.float64) * wi).sum() for o, wi in zip(outs, w)))
 
 
 def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -67,7 +67,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
         term = (o * Tensor(wi.astype(o.dtype))).sum()
         total = term if total is None else total + term
     for t in ts:
-        t.grad = None
+        t._grad = None
     if total is not None:
         total.backward()
 
@@ -77,8 +77,9 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     for idx, t in enumerate(ts):
         if not t.requires_grad:
             continue
-        analytic = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad, dtype=np.float64)
-        x = t.data
+        g = t._grad
+        analytic = np.zeros(t.shape) if g is None else np.asarray(g.array, dtype=np.float64)
+        x = t.array
         if x.size <= max_full:
             numeric = np.zeros(x.shape)
             flat = x.reshape(-1)

@@ -41,7 +41,7 @@ def check_op(fn, inputs, *, ref=None, torch_fn=None, grad: bool = True, fwd_atol
         grad (bool): run gradcheck and gradient parity. Default True.
 
     Raises:
-        AssertionError naming which check failed and by how much.
+        AssertionError: naming which check failed and by how much.
     """
     inputs = [np.asarray(a) for a in inputs]
     x64 = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in inputs]
@@ -49,7 +49,7 @@ def check_op(fn, inputs, *, ref=None, torch_fn=None, grad: bool = True, fwd_atol
     if ref is not None:
         want = _outs(ref(*[a.copy() for a in x64]))
         for o, r in zip(out, want):
-            np.testing.assert_allclose(np.asarray(o.data), r, atol=fwd_atol, rtol=fwd_rtol,
+            np.testing.assert_allclose(np.asarray(o.array), r, atol=fwd_atol, rtol=fwd_rtol,
                                        err_msg="forward differs from the NumPy reference")
     if grad:
         gradcheck(fn, *[a.copy() for a in x64], atol=grad_atol, rtol=grad_rtol, eps=eps,
@@ -82,7 +82,7 @@ def check_op(fn, inputs, *, ref=None, torch_fn=None, grad: bool = True, fwd_atol
         to = _outs(torch_fn(*tt))
         assert len(lo) == len(to), f"lamina gave {len(lo)} outputs, torch {len(to)}"
         for o, t in zip(lo, to):
-            np.testing.assert_allclose(np.asarray(o.data), t.detach().numpy(), atol=torch_atol,
+            np.testing.assert_allclose(np.asarray(o.array), t.detach().numpy(), atol=torch_atol,
                                        rtol=1e-5, err_msg="forward differs from PyTorch")
         if grad:
             ws = [rs.standard_normal(o.shape) for o in lo]

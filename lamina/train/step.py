@@ -53,4 +53,4 @@ def default_step(trainer, batch) -> dict:
     if trainer.grad_clip is not None:
         clip_grad_norm_(trainer.model.parameters(), trainer.grad_clip)
     opt.step()
-    return {"loss": loss.item(), "y_pred": out.data, "y_true": None if y is None else y.data}
+    return {"loss": loss.item(), "y_pred": out.array, "y_true": None if y is None else y.array}

@@ -12,7 +12,7 @@ from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..metrics import get_metric
-from ._data import as_loader
+from ._data import as_loader, class_weighted, split_validation
 from .callbacks.base import CallbackList
 from .callbacks.lr_scheduler import step_scheduler
 from .callbacks.progress_bar import ProgressBar
@@ -43,7 +43,7 @@ def _batch_len(x) -> int:
 
 
 def _host(a):
-    return B.to_host(a.data if isinstance(a, Tensor) else a)
+    return B.to_host(a.array if isinstance(a, Tensor) else a)
 
 
 class Trainer:
@@ -70,8 +70,12 @@ class Trainer:
             ``val_loss`` when validating, else ``loss``).
 
     Attributes:
-        history (History), stop_training (bool), epoch (int, completed epochs),
-        global_step (int), train_loader, params (dict: ``epochs``, ``steps``, ``verbose``).
+        history (History): the running history.
+        stop_training (bool): set by a callback to stop after the current epoch.
+        epoch (int): completed epochs.
+        global_step (int): optimizer steps taken.
+        train_loader: the loader being fitted.
+        params (dict): ``epochs``, ``steps``, ``verbose``.
 
     Example:
         >>> trainer = Trainer(model, Adam(model.parameters(), 1e-3), F.cross_entropy)
@@ -131,7 +135,9 @@ class Trainer:
     # ------------------------------------------------------------------ training
     def fit(self, train, epochs: int = 1, validation=None, callbacks=(), verbose: int = 1,
             initial_epoch: int = 0, batch_size: int | None = None, shuffle: bool = True,
-            checkpoint=None, resume=False, validation_batch_size: int | None = None) -> History:
+            checkpoint=None, resume=False, validation_batch_size: int | None = None,
+            validation_data=None, validation_split: float = 0.0,
+            class_weight: dict | None = None) -> History:
         """Train for ``epochs`` epochs (counting from ``initial_epoch``).
 
         Args:
@@ -151,12 +157,28 @@ class Trainer:
                 path resumes from that file. The run continues exactly (bit-identical weights)
                 at the saved epoch. Default False.
             validation_batch_size (int, optional): default ``batch_size``.
+            validation_data: Keras's name for ``validation`` (give one of the two).
+            validation_split (float): Keras semantics: hold out the last fraction of ``train``
+                (an ``(X, y)`` tuple or a Dataset), taken before shuffling. Default 0.0.
+            class_weight (dict, optional): class index -> weight; each training sample's loss
+                is multiplied by its class's weight and averaged over the batch, as Keras does
+                (``loss_fn`` must accept ``reduction="none"``). Validation loss is unweighted.
 
         Returns:
             History: ``history.history`` maps ``loss``, metrics, ``val_*`` and ``lr`` to
             per-epoch lists.
         """
         self._batch_size = batch_size or self._batch_size
+        if validation_data is not None:
+            if validation is not None:
+                raise ValueError("Trainer.fit: expected one of validation= or validation_data=, "
+                                 "got both")
+            validation = validation_data
+        if validation_split:
+            if validation is not None:
+                raise ValueError("Trainer.fit: expected validation_split or validation data, "
+                                 "got both")
+            train, validation = split_validation(train, validation_split, "Trainer.fit")
         loader = self._loader(train, batch_size, shuffle, "fit")
         val_loader = None if validation is None else self._loader(
             validation, validation_batch_size or batch_size, False, "fit")
@@ -182,7 +204,7 @@ class Trainer:
         logs: dict = {}
         for epoch in range(initial_epoch, epochs):
             self.callbacks.on_epoch_begin(epoch, {})
-            logs = self._train_epoch(loader)
+            logs = self._train_epoch_weighted(loader, class_weight)
             if val_loader is not None:
                 val = self._evaluate(val_loader, self.callbacks)
                 logs.update({"val_" + k: v for k, v in val.items()})
@@ -199,6 +221,16 @@ class Trainer:
                 break
         self.callbacks.on_train_end(logs)
         return self.history
+
+    def _train_epoch_weighted(self, loader, class_weight) -> dict:
+        if not class_weight:
+            return self._train_epoch(loader)
+        plain = self.loss_fn
+        self.loss_fn = class_weighted(plain, class_weight, "Trainer.fit")
+        try:
+            return self._train_epoch(loader)
+        finally:
+            self.loss_fn = plain
 
     def _train_epoch(self, loader) -> dict:
         self.model.train()

@@ -178,6 +178,11 @@ def test_prefix_loading_of_a_pretrained_backbone(pretrained, digits):
         load_pretrained(make_cnn(5).features, path)  # whole-model keys need the prefix
 
 
+# Thresholds sit below the measured medians (docs/transfer_ssl.md) by a margin for seed noise.
+GAIN_NO_AUG = 0.01  # measured median +0.022 (per seed +0.040, +0.004, +0.022)
+GAIN_AUG = 0.01  # measured median +0.016 (per seed +0.016, +0.004, +0.020)
+
+
 def _draw(digits, per_class, seed):
     g = np.random.default_rng(seed)
     y = digits["y_tgt"]
@@ -194,16 +199,17 @@ def _fit_eval(model, params, x, y, digits, augment, callbacks=()):
     return trainer.evaluate((digits["x_test"], digits["y_test"]), batch_size=500)["accuracy"]
 
 
-def test_fine_tuning_beats_scratch_with_10_labels_per_class(pretrained, digits):
-    path, _ = pretrained
+def _scratch_vs_tuned(path, digits, augment, seeds=range(3)):
+    """Both sides get the same data draw, seed, epochs, batch size and augmentation; they differ
+    only in the initialisation (random vs the 0-4 network) and the fine-tuning schedule."""
     scratch, tuned = [], []
     with _one_blas_thread():
-        for seed in range(3):
+        for seed in seeds:
             x, y = _draw(digits, 10, seed)
             L.manual_seed(seed)
             model = make_cnn(5)
             scratch.append(_fit_eval(model, [{"params": list(model.parameters()), "lr": 2e-3}],
-                                     x, y, digits, augment=False))
+                                     x, y, digits, augment=augment))
             L.manual_seed(seed)
             model = make_cnn(5)
             load_pretrained(model, path)  # the whole source network, then a fresh head
@@ -211,8 +217,19 @@ def test_fine_tuning_beats_scratch_with_10_labels_per_class(pretrained, digits):
             groups = layer_groups(model)
             params = discriminative_param_groups(model, 2e-3, decay=2.0, groups=groups)
             unfreeze = GradualUnfreezing([g for _, g in groups[:-1]], every=4)
-            tuned.append(_fit_eval(model, params, x, y, digits, augment=True,
+            tuned.append(_fit_eval(model, params, x, y, digits, augment=augment,
                                    callbacks=[unfreeze]))
-    gain = np.mean(tuned) - np.mean(scratch)
-    print(f"scratch {np.round(scratch, 3)}, fine-tuned {np.round(tuned, 3)}, gain {gain:+.3f}")
-    assert gain >= 0.03
+    gain = float(np.median(np.subtract(tuned, scratch)))
+    print(f"augment={augment}: scratch {np.round(scratch, 3)}, fine-tuned {np.round(tuned, 3)}, "
+          f"median gain {gain:+.3f}")
+    return gain
+
+
+def test_fine_tuning_beats_scratch_with_10_labels_per_class(pretrained, digits):
+    # Equal recipes on both sides (no augmentation anywhere); figures in docs/transfer_ssl.md.
+    assert _scratch_vs_tuned(pretrained[0], digits, augment=False) >= GAIN_NO_AUG
+
+
+@pytest.mark.slow
+def test_fine_tuning_beats_scratch_both_augmented(pretrained, digits):
+    assert _scratch_vs_tuned(pretrained[0], digits, augment=True) >= GAIN_AUG

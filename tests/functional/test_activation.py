@@ -105,13 +105,13 @@ def test_extreme_inputs_float32(name):
     x = L.tensor(np.array([[-1000.0, -50.0, 0.5, 50.0, 1000.0]], np.float32), requires_grad=True)
     y = fn(x)
     (y * L.tensor(np.arange(5, dtype=np.float32))).sum().backward()
-    assert y.dtype == np.float32 and np.isfinite(y.data).all()
+    assert y.dtype == np.float32 and np.isfinite(y.array).all()
     assert np.isfinite(x.grad).all()
 
 
 def test_sigmoid_saturates_exactly():
     y = F.sigmoid(L.tensor(np.array([-1000.0, 1000.0], np.float32)))
-    np.testing.assert_array_equal(y.data, [0.0, 1.0])
+    np.testing.assert_array_equal(y.array, [0.0, 1.0])
 
 
 def test_kink_subgradients_match_torch_convention():
@@ -129,7 +129,7 @@ def test_kink_subgradients_match_torch_convention():
 def test_step_has_no_gradient():
     x = L.tensor(np.array([-1.0, 0.0, 2.0], np.float32), requires_grad=True)
     y = F.step(x)
-    np.testing.assert_array_equal(y.data, [0, 0, 1])
+    np.testing.assert_array_equal(y.array, [0, 0, 1])
     assert y.dtype == np.float32 and not y.requires_grad
     check_op(F.step, [_x()], ref=lambda x: (x > 0).astype(x.dtype), grad=False)
 
@@ -190,9 +190,9 @@ def test_masked_softmax_fully_masked_row_is_zero_with_zero_grad():
     x = L.tensor(_x().astype(np.float32), requires_grad=True)
     y = F.masked_softmax(x, m)
     assert y.dtype == np.float32
-    np.testing.assert_array_equal(y.data[2], 0.0)
-    np.testing.assert_allclose(y.data.sum(-1)[[0, 1, 3]], 1.0, rtol=1e-6)
-    assert (y.data[~m] == 0).all()
+    np.testing.assert_array_equal(y.array[2], 0.0)
+    np.testing.assert_allclose(y.array.sum(-1)[[0, 1, 3]], 1.0, rtol=1e-6)
+    assert (y.array[~m] == 0).all()
     (y * L.tensor(np.arange(20, dtype=np.float32).reshape(4, 5))).sum().backward()
     assert np.isfinite(x.grad).all()
     np.testing.assert_array_equal(x.grad[2], 0.0)
@@ -212,13 +212,13 @@ def test_masked_softmax_shape_error():
 
 def test_tensor_methods():
     x = L.tensor(_x(), requires_grad=True)
-    np.testing.assert_allclose(x.relu().data, F.relu(x).data)
-    np.testing.assert_allclose(x.sigmoid().data, _sig(x.data))
-    np.testing.assert_allclose(x.softmax(0).data, _softmax(x.data, 0), rtol=1e-6)
-    np.testing.assert_allclose(x.log_softmax(-1).data, np.log(_softmax(x.data, -1)), rtol=1e-6)
-    np.testing.assert_allclose(x.tanh().data, np.tanh(x.data))
+    np.testing.assert_allclose(x.relu().array, F.relu(x).array)
+    np.testing.assert_allclose(x.sigmoid().array, _sig(x.array))
+    np.testing.assert_allclose(x.softmax(0).array, _softmax(x.array, 0), rtol=1e-6)
+    np.testing.assert_allclose(x.log_softmax(-1).array, np.log(_softmax(x.array, -1)), rtol=1e-6)
+    np.testing.assert_allclose(x.tanh().array, np.tanh(x.array))
     w = L.tensor(np.array([0.1]))
-    np.testing.assert_allclose(x.prelu(w).data, np.where(x.data > 0, x.data, 0.1 * x.data))
+    np.testing.assert_allclose(x.prelu(w).array, np.where(x.array > 0, x.array, 0.1 * x.array))
 
 
 def test_bad_arguments():

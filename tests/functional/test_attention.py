@@ -40,7 +40,7 @@ def test_sdpa_masks_and_scale(rs):
              [q, k, v, add], ref=lambda q, k, v, m: _ref(q, k, v, add=m), torch_fn=None)
     causal = np.tri(3, 4, dtype=bool)
     out = F.scaled_dot_product_attention(*map(lamina.tensor, (q, k, v)), is_causal=True)
-    np.testing.assert_allclose(out.data, _ref(q, k, v, causal), atol=1e-12)
+    np.testing.assert_allclose(out.array, _ref(q, k, v, causal), atol=1e-12)
 
 
 def test_fully_masked_rows_give_zeros_not_nan(rs):
@@ -48,22 +48,22 @@ def test_fully_masked_rows_give_zeros_not_nan(rs):
     allowed = np.ones((3, 4), bool)
     allowed[1] = False                       # query 1 may attend to nothing
     out, w = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, need_weights=True)
-    assert np.all(np.isfinite(out.data)) and np.all(out.data[:, :, 1] == 0)
-    assert np.all(w.data[:, :, 1] == 0)
-    np.testing.assert_allclose(w.data[:, :, 0].sum(-1), 1.0)
+    assert np.all(np.isfinite(out.array)) and np.all(out.array[:, :, 1] == 0)
+    assert np.all(w.array[:, :, 1] == 0)
+    np.testing.assert_allclose(w.array[:, :, 0].sum(-1), 1.0)
     (out.sum() + w.sum()).backward()
     assert all(np.all(np.isfinite(t.grad)) for t in (q, k, v))
     assert np.all(q.grad[:, :, 1] == 0)
     minf = np.where(allowed, 0.0, -np.inf)   # the same with an additive -inf mask
     out2 = F.scaled_dot_product_attention(q, k, v, attn_mask=minf)
-    np.testing.assert_allclose(out2.data, out.data)
+    np.testing.assert_allclose(out2.array, out.array)
 
 
 def test_weights_output_has_gradient(rs):
     q, k, v = _qkv(rs, N=1, h=1)
     gradcheck(lambda q, k, v: F.attention_weights(q, k, v), q, k, v)
     out, w = F.attention_weights(*map(lamina.tensor, (q, k, v)))
-    np.testing.assert_allclose(w.data.sum(-1), 1.0)
+    np.testing.assert_allclose(w.array.sum(-1), 1.0)
 
 
 def test_dropout_seeded_and_float32(rs):
@@ -72,8 +72,8 @@ def test_dropout_seeded_and_float32(rs):
     a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
     lamina.manual_seed(3)
     b, w = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5, need_weights=True)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert a.dtype == np.float32 and np.any(w.data == 0)
+    np.testing.assert_array_equal(a.array, b.array)
+    assert a.dtype == np.float32 and np.any(w.array == 0)
     a.sum().backward()
     assert q.grad.dtype == np.float32
     # gradcheck with dropout: same seed in every evaluation gives the same mask

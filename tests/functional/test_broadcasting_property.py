@@ -45,7 +45,7 @@ def test_binary_broadcast_forward_and_grads(shapes, op, seed):
     ta, tb = L.tensor(a, requires_grad=True), L.tensor(b, requires_grad=True)
     out = fn(ta, tb)
     assert out.shape == out_shape
-    np.testing.assert_allclose(out.data, ref(a, b), rtol=1e-12)
+    np.testing.assert_allclose(out.array, ref(a, b), rtol=1e-12)
     (out * L.tensor(w)).sum().backward()
     ab, bb = np.broadcast_arrays(a, b)
     assert ta.grad.shape == sa and tb.grad.shape == sb
@@ -62,7 +62,7 @@ def test_where_broadcast_forward_and_grads(shapes, seed):
     a, b, w = _draw(seed + 1, sa), _draw(seed + 2, sb), _draw(seed + 3, out_shape)
     ta, tb = L.tensor(a, requires_grad=True), L.tensor(b, requires_grad=True)
     out = L.where(L.tensor(c), ta, tb)
-    np.testing.assert_array_equal(out.data, np.where(c, a, b))
+    np.testing.assert_array_equal(out.array, np.where(c, a, b))
     (out * L.tensor(w)).sum().backward()
     cb = np.broadcast_to(c, out_shape)
     np.testing.assert_allclose(ta.grad, _sum_to(np.where(cb, w, 0), sa), rtol=1e-12)

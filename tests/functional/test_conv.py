@@ -266,7 +266,7 @@ def test_buffer_cache_never_aliases_live_arrays(rs):
     y1 = F.conv2d(x, w)
     v1 = y1.numpy().copy()
     y2 = F.conv2d(x, w * 2.0)
-    assert not np.shares_memory(y1.data, y2.data)
+    assert not np.shares_memory(y1.array, y2.array)
     del y1                                  # its buffer may now be reused ...
     y3 = F.conv2d(x, w)
     np.testing.assert_allclose(y2.numpy(), 2 * v1, rtol=1e-5, atol=1e-5)   # ... never y2's

@@ -145,13 +145,13 @@ def test_setitem_rules():
     x[0, 1] = 5.0
     x[1] = L.tensor([1.0, 2.0, 3.0])
     x[x == 2.0] = -1.0
-    np.testing.assert_array_equal(x.data, [[0, 5, 0], [1, -1, 3]])
+    np.testing.assert_array_equal(x.array, [[0, 5, 0], [1, -1, 3]])
     w = L.zeros(3, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
         w[0] = 1.0
     with L.no_grad():
         w[0] = 1.0
-    assert w.data[0] == 1.0 and w.requires_grad
+    assert w.array[0] == 1.0 and w.requires_grad
     with pytest.raises(RuntimeError, match="part of an autograd graph"):
         (w * 2)[1] = 0.0
     with pytest.raises(RuntimeError, match="value that requires grad"):
@@ -171,7 +171,7 @@ def test_masked_fill_gradients():
 def test_one_hot():
     oh = F.one_hot(L.tensor([[0, 2], [1, 2]]))
     assert oh.dtype == np.int64 and oh.shape == (2, 2, 3)
-    np.testing.assert_array_equal(oh.data[0], [[1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(oh.array[0], [[1, 0, 0], [0, 0, 1]])
     assert F.one_hot(L.tensor([1]), num_classes=4).tolist() == [[0, 1, 0, 0]]
     with pytest.raises(ValueError, match=r"one_hot: expected labels in \[0, 3\), got values in "
                                          r"\[0, 3\]"):

@@ -119,11 +119,11 @@ def test_cross_entropy_extreme_logits_float32(kw):
     xt = L.tensor(x, requires_grad=True)
     loss = F.cross_entropy(xt, L.tensor(t), **kw)
     loss.sum().backward()
-    assert loss.dtype == np.float32 and np.isfinite(loss.data).all()
+    assert loss.dtype == np.float32 and np.isfinite(loss.array).all()
     assert xt.grad.dtype == np.float32 and np.isfinite(xt.grad).all()
     want = ce_ref(x.astype(np.float64), t, kw.get("weight"), kw.get("ignore_index", -100),
                   kw.get("reduction", "mean"), kw.get("label_smoothing", 0.0))
-    np.testing.assert_allclose(loss.data, want, rtol=1e-5)
+    np.testing.assert_allclose(loss.array, want, rtol=1e-5)
     # probability targets at the same logits
     xp = L.tensor(x, requires_grad=True)
     q = np.full((3, 4), 0.25, np.float32)
@@ -295,10 +295,10 @@ def test_bce_with_logits_extreme_float32():
         x.grad = None
         loss = F.binary_cross_entropy_with_logits(x, z, pos_weight=pw, reduction="none")
         loss.sum().backward()
-        assert loss.dtype == np.float32 and np.isfinite(loss.data).all()
+        assert loss.dtype == np.float32 and np.isfinite(loss.array).all()
         assert np.isfinite(x.grad).all()
-        want = bcel_ref(x.data.astype(np.float64), z, None, pw, "none")
-        np.testing.assert_allclose(loss.data, want, rtol=1e-6, atol=1e-30)
+        want = bcel_ref(x.array.astype(np.float64), z, None, pw, "none")
+        np.testing.assert_allclose(loss.array, want, rtol=1e-6, atol=1e-30)
     np.testing.assert_allclose(x.grad, [-3, 0, -1.5, 0, 1], atol=1e-6)  # pos_weight 3
 
 
@@ -327,7 +327,7 @@ def test_bce_torch(weight, red):
 def test_bce_clamps_log_and_checks_range():
     x = L.tensor(np.array([0.0, 1.0, 0.5], np.float32), requires_grad=True)
     loss = F.binary_cross_entropy(x, np.array([1.0, 0.0, 1.0], np.float32), reduction="none")
-    np.testing.assert_allclose(loss.data, [100, 100, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(loss.array, [100, 100, np.log(2)], rtol=1e-6)
     loss.sum().backward()
     assert np.isfinite(x.grad).all()
     with pytest.raises(ValueError, match=r"binary_cross_entropy.*\[0, 1\]"):

@@ -55,13 +55,13 @@ def test_padded_steps_no_effect_no_grad(rs, mode, reverse):
     lengths = [4, 2]
     out = _layer_fn(mode, lengths=lengths, reverse=reverse)(*args)
     y, h_n = out[0], out[1]
-    assert np.all(y.data[2:, 1] == 0)                       # padded outputs are zeros
+    assert np.all(y.array[2:, 1] == 0)                       # padded outputs are zeros
     # the second sequence alone, truncated to its length, gives the same outputs and state
-    short = [a.data[:2, 1:2] if i == 0 else a.data[1:2] if i < (3 if mode == "lstm" else 2)
-             else a.data for i, a in enumerate(args)]
+    short = [a.array[:2, 1:2] if i == 0 else a.array[1:2] if i < (3 if mode == "lstm" else 2)
+             else a.array for i, a in enumerate(args)]
     ref = _layer_fn(mode, reverse=reverse)(*[lamina.tensor(a) for a in short])
-    np.testing.assert_allclose(y.data[:2, 1:2], ref[0].data, atol=1e-12)
-    np.testing.assert_allclose(h_n.data[1:2], ref[1].data, atol=1e-12)
+    np.testing.assert_allclose(y.array[:2, 1:2], ref[0].array, atol=1e-12)
+    np.testing.assert_allclose(h_n.array[1:2], ref[1].array, atol=1e-12)
     loss = (y * lamina.tensor(rs.standard_normal(y.shape))).sum() + h_n.sum()
     loss.backward()
     assert np.all(args[0].grad[2:, 1] == 0)                 # no gradient into padding
@@ -73,8 +73,8 @@ def test_mask_equals_lengths(rs):
     a = F.rnn_layer(args[0], *args[2:], h0=args[1], mode="gru", lengths=[3, 1])
     m = np.array([[1, 1, 1, 0], [1, 0, 0, 0]], bool).T
     b = F.rnn_layer(args[0], *args[2:], h0=args[1], mode="gru", mask=m)
-    np.testing.assert_array_equal(a[0].data, b[0].data)
-    np.testing.assert_array_equal(a[1].data, b[1].data)
+    np.testing.assert_array_equal(a[0].array, b[0].array)
+    np.testing.assert_array_equal(a[1].array, b[1].array)
 
 
 @pytest.mark.parametrize("mode", list(GATES))
@@ -92,8 +92,8 @@ def test_no_h0_and_no_bias(rs):
     y, h, c = F.rnn_layer(x, wi, wh, mode="lstm")
     y0, h0_, c0_ = F.rnn_layer(x, wi, wh, h0=np.zeros((N, H)), c0=np.zeros((N, H)),
                                mode="lstm")
-    np.testing.assert_allclose(y.data, y0.data)
-    gradcheck(lambda x, wi, wh: F.rnn_layer(x, wi, wh, mode="gru"), x.data,
+    np.testing.assert_allclose(y.array, y0.array)
+    gradcheck(lambda x, wi, wh: F.rnn_layer(x, wi, wh, mode="gru"), x.array,
               *_weights(rs, "gru")[:2])
 
 
@@ -107,13 +107,13 @@ def test_cells_gradcheck_and_match_layer(rs, mode):
         gradcheck(lambda x, h, c, *w: F.lstm_cell(x, (h, c), *w), x, h, c, *w, max_full=300)
         hn, cn = F.lstm_cell(lamina.tensor(x), (lamina.tensor(h), lamina.tensor(c)), *w)
         ref = F.rnn_layer(lamina.tensor(x[None]), *w, h0=h, c0=c, mode=mode)
-        np.testing.assert_allclose(cn.data, ref[2].data, atol=1e-12)
+        np.testing.assert_allclose(cn.array, ref[2].array, atol=1e-12)
     else:
         cell = {"gru": F.gru_cell, "rnn_tanh": F.rnn_tanh_cell, "rnn_relu": F.rnn_relu_cell}[mode]
         gradcheck(lambda x, h, *w: cell(x, h, *w), x, h, *w, max_full=300)
         hn = cell(lamina.tensor(x), lamina.tensor(h), *w)
         ref = F.rnn_layer(lamina.tensor(x[None]), *w, h0=h, mode=mode)
-    np.testing.assert_allclose(hn.data, ref[1].data, atol=1e-12)
+    np.testing.assert_allclose(hn.array, ref[1].array, atol=1e-12)
 
 
 def test_errors_name_the_op(rs):

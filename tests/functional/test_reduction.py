@@ -142,8 +142,8 @@ def test_norm_subgradient_zero_at_zero_and_std_of_constant():
 def test_logsumexp_is_stable_in_float32():
     x = L.tensor([[1000.0, -1000.0, 999.0], [-1e30, -1e30, -1e30]], requires_grad=True)
     y = x.logsumexp(dim=1)
-    assert y.dtype == np.float32 and np.isfinite(y.data).all()
-    np.testing.assert_allclose(y.data[0], 1000 + np.log1p(np.exp(-1.0)), rtol=1e-6)
+    assert y.dtype == np.float32 and np.isfinite(y.array).all()
+    np.testing.assert_allclose(y.array[0], 1000 + np.log1p(np.exp(-1.0)), rtol=1e-6)
     y.sum().backward()
     assert np.isfinite(x.grad).all()
     np.testing.assert_allclose(x.grad.sum(1), [1, 1], rtol=1e-6)
@@ -153,8 +153,8 @@ def test_logsumexp_is_stable_in_float32():
 
 def test_var_std_spellings_and_dtype():
     x = L.tensor(M.astype(np.float32))
-    np.testing.assert_allclose(x.var(1, False).data, M.var(1), rtol=1e-5)
-    np.testing.assert_allclose(x.std(axis=0, keepdims=True).data, M.std(0, ddof=1, keepdims=True),
+    np.testing.assert_allclose(x.var(1, False).array, M.var(1), rtol=1e-5)
+    np.testing.assert_allclose(x.std(axis=0, keepdims=True).array, M.std(0, ddof=1, keepdims=True),
                                rtol=1e-5)
     assert x.var().dtype == np.float32 and x.std(0).dtype == np.float32
     with pytest.raises(TypeError):
@@ -166,17 +166,17 @@ def test_no_grad_reductions_and_numpy_spellings():
     x = L.tensor(a)
     i = x.argmax(dim=1, keepdim=True)
     assert i.shape == (3, 1) and i.dtype == np.int64
-    np.testing.assert_array_equal(i.data[:, 0], a.argmax(1))
-    np.testing.assert_array_equal(F.argmin(x, axis=0).data, a.argmin(0))
+    np.testing.assert_array_equal(i.array[:, 0], a.argmax(1))
+    np.testing.assert_array_equal(F.argmin(x, axis=0).array, a.argmin(0))
     assert x.argmax().item() == a.argmax()
-    np.testing.assert_array_equal(x.max(axis=1).data, a.max(1))  # NumPy spelling: values
-    np.testing.assert_array_equal(x.sum(axis=1, keepdims=True).data, a.sum(1, keepdims=True))
+    np.testing.assert_array_equal(x.max(axis=1).array, a.max(1))  # NumPy spelling: values
+    np.testing.assert_array_equal(x.sum(axis=1, keepdims=True).array, a.sum(1, keepdims=True))
     b = L.tensor([[0, 1, 2], [0, 0, 3]])
     assert b.all().item() is False and b.any(dim=1).tolist() == [True, True]
     assert b.all(1, keepdim=True).shape == (2, 1)
     assert b.count_nonzero().item() == 3 and b.count_nonzero(dim=0).tolist() == [0, 1, 2]
     assert b.count_nonzero().dtype == np.int64
-    np.testing.assert_array_equal(L.max(x, L.zeros(3, 5)).data, np.maximum(a, 0))
+    np.testing.assert_array_equal(L.max(x, L.zeros(3, 5)).array, np.maximum(a, 0))
 
 
 def test_max_dim_out_of_range_names_op():

@@ -142,11 +142,11 @@ def test_shape_torch_parity(case):
 def test_views_share_memory_and_clone_copies():
     x = L.arange(12.0)
     v = x.view(3, 4)
-    v.data[0, 0] = 7.0
-    assert x.data[0] == 7.0
+    v.array[0, 0] = 7.0
+    assert x.array[0] == 7.0
     c = x.clone()
-    c.data[1] = -1.0
-    assert x.data[1] == 1.0
+    c.array[1] = -1.0
+    assert x.array[1] == 1.0
     assert x.contiguous() is x
 
 
@@ -196,7 +196,7 @@ def test_split_gradient_when_only_some_pieces_are_used():
     (lambda x: x.transpose(0, 3), r"transpose: expected dim in \[-3, 3\), got dim=3"),
     (lambda x: x.repeat(2, 2), r"repeat: expected at least 3 sizes"),
     (lambda x: x.unflatten(1, (2, 2)), r"unflatten: expected sizes with product 3"),
-    (lambda x: F.pad(x, (4, 0), mode="reflect"), r"pad: expected reflect pads in \[0, 3\]"),
+    (lambda x: F.pad(x, (4, 0), mode="reflect"), r"pad: expected reflect pads <= 3"),
     (lambda x: F.pad(x, (1, 1, 1)), r"pad: expected an even number of pads"),
 ])
 def test_shape_errors_name_op_and_shapes(fn, msg):

@@ -42,9 +42,9 @@ def test_tensors_and_module_state(tmp_path):
     out = lamina.load(tmp_path / "m.st")
     np.testing.assert_array_equal(out["t"], np.arange(3.0))
     m2 = Tiny()
-    m2.w.data[...] = 0
+    m2.w.array[...] = 0
     m2.load_state_dict({"w": out["w"]})
-    np.testing.assert_array_equal(m2.w.data, np.ones((2, 2)))
+    np.testing.assert_array_equal(m2.w.array, np.ones((2, 2)))
 
 
 def test_nested_tree_round_trip(tmp_path):

@@ -13,7 +13,7 @@ LAYERS = {
     "functional": 2, "testing": 2,
     "nn": 3,
     "optim": 4,
-    "data": 5, "datasets": 5,
+    "data": 5, "datasets": 5, "utils": 5,
     "metrics": 6, "io": 6,
     "train": 7,
     "models": 8, "applications": 8, "distributed": 8,

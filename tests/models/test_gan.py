@@ -37,17 +37,17 @@ def test_losses_and_one_sided_label_smoothing(rs):
 def test_train_step_updates_each_network_with_its_optimizer(rs):
     g, d = mlp_gan(6, latent_dim=3, hidden=8)
     gan = GAN(g, d, latent_dim=3, ema_decay=0.9)
-    before_g = [p.data.copy() for p in g.parameters()]
-    before_d = [p.data.copy() for p in d.parameters()]
+    before_g = [p.array.copy() for p in g.parameters()]
+    before_d = [p.array.copy() for p in d.parameters()]
     trainer = Trainer(gan, None, None, metrics=(), step_fn=gan.train_step)
     logs = gan.train_step(trainer, lamina.tensor(rs.random((8, 6)).astype(np.float32)))
     assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert all(math.isfinite(v) for v in logs.values())
-    assert all(not np.array_equal(a, p.data) for a, p in zip(before_g, g.parameters()))
-    assert all(not np.array_equal(a, p.data) for a, p in zip(before_d, d.parameters()))
+    assert all(not np.array_equal(a, p.array) for a, p in zip(before_g, g.parameters()))
+    assert all(not np.array_equal(a, p.array) for a, p in zip(before_d, d.parameters()))
     ema = list(gan.ema_generator.parameters())
     assert all(not p.requires_grad for p in ema)
-    np.testing.assert_allclose(ema[0].data, 0.9 * before_g[0] + 0.1 * g[0].weight.data,
+    np.testing.assert_allclose(ema[0].array, 0.9 * before_g[0] + 0.1 * g[0].weight.array,
                                rtol=1e-5)
 
 

@@ -60,7 +60,7 @@ def test_mlp_solves_xor():
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
-            p.data -= lr * p.grad
+            p.array -= lr * p.grad.array
     pred = (model(x).numpy().ravel() > 0).astype(int)
     assert (pred == XOR_Y).all() and loss.item() < 0.1
 

@@ -128,8 +128,8 @@ def test_transformer_lm_is_causal(rs):
 
 def test_bits_per_token_of_a_uniform_model_is_log2_vocab(rs):
     model = CharLSTM(V, 4, 4)
-    model.head.weight.data[:] = 0
-    model.head.bias.data[:] = 0
+    model.head.weight.array[:] = 0
+    model.head.bias.array[:] = 0
     bpt = bits_per_token(model, rs.integers(0, V, 500), seq_len=16, batch_size=4)
     assert bpt == pytest.approx(np.log2(V), rel=1e-5)
 

@@ -16,14 +16,14 @@ def test_embedding_scatter_adds_repeated_ids_and_skips_padding(rs):
     w = lamina.tensor(rs.standard_normal((5, 3)), requires_grad=True)
     ids = np.array([[1, 2, 1], [0, 1, 4]])
     out = F.embedding(ids, w, padding_idx=4)
-    np.testing.assert_array_equal(out.data, w.data[ids])
+    np.testing.assert_array_equal(out.array, w.array[ids])
     g = rs.standard_normal(out.shape)
     (out * lamina.tensor(g)).sum().backward()
     want = np.zeros((5, 3))
     np.add.at(want, ids.reshape(-1), g.reshape(-1, 3))
     want[4] = 0
     np.testing.assert_allclose(w.grad, want, atol=1e-12)
-    gradcheck(lambda w: F.embedding(ids, w), w.data)
+    gradcheck(lambda w: F.embedding(ids, w), w.array)
     with pytest.raises(IndexError, match=r"embedding: expected ids in \[0, 5\)"):
         F.embedding(np.array([5]), w)
     with pytest.raises(TypeError, match="integer ids"):
@@ -32,8 +32,8 @@ def test_embedding_scatter_adds_repeated_ids_and_skips_padding(rs):
 
 def test_nn_embedding_init_padding_and_float32():
     emb = nn.Embedding(1000, 16, padding_idx=0)
-    assert emb.weight.dtype == np.float32 and np.all(emb.weight.data[0] == 0)
-    assert abs(emb.weight.data[1:].std() - 1) < 0.05            # N(0, 1) like PyTorch
+    assert emb.weight.dtype == np.float32 and np.all(emb.weight.array[0] == 0)
+    assert abs(emb.weight.array[1:].std() - 1) < 0.05            # N(0, 1) like PyTorch
     out = emb(lamina.tensor([[0, 3, 3]]))
     out.sum().backward()
     assert out.shape == (1, 3, 16) and emb.weight.grad.dtype == np.float32
@@ -45,7 +45,7 @@ def test_nn_embedding_init_padding_and_float32():
 def test_positional_encodings():
     pe = nn.SinusoidalPositionalEncoding(6, max_len=50, batch_first=True)
     x = lamina.zeros(2, 7, 6)
-    y = pe(x).data
+    y = pe(x).array
     t, i = 3, 2
     np.testing.assert_allclose(y[0, t, 2 * i], np.sin(t / 10000 ** (2 * i / 6)), rtol=1e-6)
     np.testing.assert_allclose(y[1, t, 2 * i + 1], np.cos(t / 10000 ** (2 * i / 6)), rtol=1e-6)
@@ -65,14 +65,14 @@ def test_mha_shapes_fully_masked_and_unbatched(rs):
     kpm[1] = True                                     # sequence 1: every key is padding
     out, w = mha(x, x, x, key_padding_mask=kpm)
     assert out.shape == (N, L, E) and w.shape == (N, L, L) and out.dtype == np.float32
-    assert np.all(np.isfinite(out.data)) and np.all(w.data[1] == 0)
+    assert np.all(np.isfinite(out.array)) and np.all(w.array[1] == 0)
     out.sum().backward()
     assert np.all(np.isfinite(x.grad))
     _, w4 = mha(x, x, x, average_attn_weights=False)
     assert w4.shape == (N, 2, L, L)
     o1, w1 = mha(x[0], x[0], x[0])
     o2, _ = mha(x, x, x)
-    np.testing.assert_allclose(o1.data, o2.data[0], atol=1e-6)
+    np.testing.assert_allclose(o1.array, o2.array[0], atol=1e-6)
     assert mha(x, x, x, need_weights=False)[1] is None
 
 
@@ -102,15 +102,15 @@ def test_additive_attention(rs):
     mask[1, 3:] = False
     ctx, w = att(lamina.tensor(q), lamina.tensor(keys), mask=mask)
     assert ctx.shape == (N, 3) and w.shape == (N, S)
-    np.testing.assert_allclose(w.data.sum(-1), 1.0)
-    assert np.all(w.data[1, 3:] == 0)
-    wq, wk, v = att.W_q.weight.data, att.W_k.weight.data, att.v.weight.data[0]
+    np.testing.assert_allclose(w.array.sum(-1), 1.0)
+    assert np.all(w.array[1, 3:] == 0)
+    wq, wk, v = att.W_q.weight.array, att.W_k.weight.array, att.v.weight.array[0]
     score = np.tanh((q @ wq.T)[:, None] + keys @ wk.T) @ v
     score = np.where(mask, score, -np.inf)
     p = np.exp(score - score.max(-1, keepdims=True))
     p /= p.sum(-1, keepdims=True)
-    np.testing.assert_allclose(w.data, p, atol=1e-12)
-    np.testing.assert_allclose(ctx.data, np.einsum("ns,nse->ne", p, keys), atol=1e-12)
+    np.testing.assert_allclose(w.array, p, atol=1e-12)
+    np.testing.assert_allclose(ctx.array, np.einsum("ns,nse->ne", p, keys), atol=1e-12)
     gradcheck(lambda q, k: att(q, k, mask=mask), q, keys)
     ctx3, w3 = att(lamina.tensor(rs.standard_normal((N, 2, 4))), lamina.tensor(keys))
     assert ctx3.shape == (N, 2, 3) and w3.shape == (N, 2, S)
@@ -152,8 +152,8 @@ def test_mha_torch_parity(rs, batch_first, kdim, self_attn, average):
     lo, lw = m(*args_l, key_padding_mask=kpm, attn_mask=am, average_attn_weights=average)
     to, tw = tm(*args_t, key_padding_mask=torch.tensor(kpm), attn_mask=torch.tensor(am),
                 average_attn_weights=average)
-    np.testing.assert_allclose(lo.data, to.detach().numpy(), atol=1e-10)
-    np.testing.assert_allclose(lw.data, tw.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(lo.array, to.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(lw.array, tw.detach().numpy(), atol=1e-10)
     g = rs.standard_normal(lo.shape)
     (lo * lamina.tensor(g)).sum().backward()
     (to * torch.tensor(g)).sum().backward()
@@ -174,7 +174,7 @@ def test_transformer_layers_torch_parity(rs, norm_first, activation):
     lx, tx = lamina.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     lo = m(lx, src_key_padding_mask=kpm)
     to = tm(tx, src_key_padding_mask=torch.tensor(kpm))
-    np.testing.assert_allclose(lo.data, to.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(lo.array, to.detach().numpy(), atol=1e-10)
     g = rs.standard_normal(lo.shape)
     (lo * lamina.tensor(g)).sum().backward()
     (to * torch.tensor(g)).sum().backward()
@@ -187,7 +187,7 @@ def test_transformer_layers_torch_parity(rs, norm_first, activation):
     lo = d(lamina.tensor(tgt), lamina.tensor(mem), tgt_mask=causal, memory_key_padding_mask=kpm)
     to = td(torch.tensor(tgt), torch.tensor(mem), tgt_mask=torch.tensor(causal),
             memory_key_padding_mask=torch.tensor(kpm))
-    np.testing.assert_allclose(lo.data, to.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(lo.array, to.detach().numpy(), atol=1e-10)
 
 
 @pytest.mark.torch

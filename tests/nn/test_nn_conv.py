@@ -80,7 +80,7 @@ def test_modules_match_torch_with_copied_weights(rs):
         ours.to(np.float64)
         theirs.double()
         for name, p in theirs.named_parameters():
-            getattr(ours, name).data = p.detach().numpy().copy()
+            getattr(ours, name).array = p.detach().numpy().copy()
         x = rs.standard_normal(shape)
         xl, xt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
         yl, yt = ours(xl), theirs(xt)
@@ -130,7 +130,7 @@ def test_small_cnn_trains_float32(rs):
             p.grad = None
         loss.backward()
         for p in params:
-            p.data -= 0.5 * p.grad
+            p.array -= 0.5 * p.grad.array
         losses.append(loss.item())
     assert out.dtype == np.float32 and all(p.grad.dtype == np.float32 for p in params)
     assert losses[-1] < 0.3 * losses[0]

@@ -89,8 +89,8 @@ def test_neuron_summation_and_activation_exposed(rs):
 
 def test_neuron_step_and_other_activations():
     n = nn.Neuron(2, activation="step")
-    n.weights.data[...] = [1.0, 1.0]
-    n.bias.data[...] = -1.5  # AND gate
+    n.weights.array[...] = [1.0, 1.0]
+    n.bias.array[...] = -1.5  # AND gate
     x = L.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     np.testing.assert_array_equal(n(x).numpy(), [0, 0, 0, 1])
     assert isinstance(nn.Neuron(2, "relu").activation, nn.ReLU)

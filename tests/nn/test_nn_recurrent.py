@@ -19,7 +19,7 @@ def test_parameter_names_shapes_and_init():
     assert m.weight_ih_l1.shape == (4 * H, 2 * H) and m.weight_hh_l0.shape == (4 * H, H)
     assert m.weight_ih_l0.dtype == np.float32
     k = 1 / np.sqrt(H)
-    assert all(np.abs(p.data).max() <= k for p in m.parameters())
+    assert all(np.abs(p.array).max() <= k for p in m.parameters())
     g = nn.GRU(I, H, bias=False)
     assert [k for k, _ in g.named_parameters()] == ["weight_ih_l0", "weight_hh_l0"]
     assert g.weight_ih_l0.shape == (3 * H, I)
@@ -35,16 +35,16 @@ def test_shapes_unbatched_and_default_state(rs, name, kw):
     h_n = state[0] if name == "LSTM" else state
     assert out.shape == (N, T, 2 * H) and h_n.shape == (4, N, H)
     out1, _ = m(x[0])                       # unbatched (T, I)
-    np.testing.assert_allclose(out1.data, out.data[0], atol=1e-6)
+    np.testing.assert_allclose(out1.array, out.array[0], atol=1e-6)
 
 
 def test_dropout_between_layers():
     m = nn.GRU(I, H, num_layers=2, dropout=0.5)
     x = lamina.randn(T, N, I)
     a, b = m(x)[0], m(x)[0]
-    assert not np.allclose(a.data, b.data)  # different dropout masks in training
+    assert not np.allclose(a.array, b.array)  # different dropout masks in training
     m.eval()
-    np.testing.assert_array_equal(m(x)[0].data, m(x)[0].data)
+    np.testing.assert_array_equal(m(x)[0].array, m(x)[0].array)
 
 
 def test_rnn_cell_unrolled_2000_steps_backprops():
@@ -66,8 +66,8 @@ def test_cells_compose_with_autograd_ops(rs):
     for t in range(T):
         h, c = cell(x[t], None if h is None else (h * 1.0, c))
     _, (h_n, c_n) = seq(x)
-    np.testing.assert_allclose(h.data, h_n.data[0], atol=1e-12)
-    np.testing.assert_allclose(c.data, c_n.data[0], atol=1e-12)
+    np.testing.assert_allclose(h.array, h_n.array[0], atol=1e-12)
+    np.testing.assert_allclose(c.array, c_n.array[0], atol=1e-12)
 
 
 def test_errors_name_the_module():
@@ -110,7 +110,7 @@ def test_torch_parity(rs, name, kw, batch_first, bidirectional, lengths):
     touts = [ty, *(to[1] if lstm else [to[1]])]
     loss_l, loss_t = 0, 0
     for a, b in zip(louts, touts):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), atol=1e-10)
+        np.testing.assert_allclose(a.array, b.detach().numpy(), atol=1e-10)
         w = rs.standard_normal(a.shape)
         loss_l = loss_l + (a * lamina.tensor(w)).sum()
         loss_t = loss_t + (b * torch.tensor(w)).sum()
@@ -139,7 +139,7 @@ def test_cell_torch_parity(rs, name, kw):
     to = tm(tt[0], (tt[1], tt[2]) if lstm else tt[1])
     lo, to = (lo, to) if lstm else ((lo,), (to,))
     for a, b in zip(lo, to):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(a.array, b.detach().numpy(), atol=1e-12)
     sum(o.sum() * (i + 1) for i, o in enumerate(lo)).backward()
     sum(o.sum() * (i + 1) for i, o in enumerate(to)).backward()
     for a, b in zip(lt if lstm else lt[:2], tt):

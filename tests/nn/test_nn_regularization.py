@@ -48,8 +48,8 @@ def test_l1l2_regularizer_and_empty_module():
 
 def test_prox_l1_soft_threshold_exact():
     lin = nn.Linear(4, 1)
-    lin.weight.data[...] = [[0.5, -0.05, 0.1, -0.3]]
-    lin.bias.data[...] = 0.01
+    lin.weight.array[...] = [[0.5, -0.05, 0.1, -0.3]]
+    lin.bias.array[...] = 0.01
     zeros = nn.prox_l1_(lin, lr=0.5, l1=0.2)  # threshold 0.1
     np.testing.assert_allclose(lin.weight.numpy(), [[0.4, 0.0, 0.0, -0.2]], atol=1e-7)
     assert zeros == 2 and (lin.weight.numpy() == 0).sum() == 2
@@ -81,7 +81,7 @@ def _train(mode, lam, steps=300, lr=0.1):
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
-            p.data -= lr * p.grad
+            p.array -= lr * p.grad.array
         if mode == "prox_l1":
             nn.prox_l1_(model, lr, lam)
     weights = np.concatenate([p.numpy().ravel() for _, p in nn.regularized_parameters(model)])

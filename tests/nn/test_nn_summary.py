@@ -79,3 +79,11 @@ def test_summary_multiple_inputs():
 
     text = nn.summary(Two(), [(3,), (5,)], print_fn=None)
     assert "(1, 3), (1, 5)" in text and "Total params: 20" in text
+
+
+def test_module_summary_method_matches_function(capsys):
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    text = model.summary((4,))
+    assert text == nn.summary(model, (4,), print_fn=None)
+    assert "Total params: 67" in text  # 4*8+8 + 8*3+3
+    assert "Total params: 67" in capsys.readouterr().out  # printed by default, as Keras does

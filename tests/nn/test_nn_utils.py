@@ -40,7 +40,7 @@ def test_clip_grad_norm_matches_torch(rs, norm_type, max_norm):
 def test_clip_grad_norm_result_and_nonfinite(rs):
     lp, _ = _pair(rs)
     clip_grad_norm_(iter(lp), 1.0)
-    total = math.sqrt(sum(float((p.grad.astype(np.float64) ** 2).sum()) for p in lp))
+    total = math.sqrt(sum(float((p.grad.array.astype(np.float64) ** 2).sum()) for p in lp))
     assert total == pytest.approx(1.0, rel=1e-4)
     lp[0].grad[0, 0] = np.inf
     with pytest.raises(RuntimeError, match="error_if_nonfinite"):

@@ -36,8 +36,8 @@ def test_lr_finder_on_least_squares():
     lr = res.suggestion()
     assert 1e-3 < lr < 1.0
     # the model and the optimizer are back as they were
-    np.testing.assert_array_equal(w.data, 0.0)
-    np.testing.assert_array_equal(b.data, 0.0)
+    np.testing.assert_array_equal(w.array, 0.0)
+    np.testing.assert_array_equal(b.array, 0.0)
     assert opt.param_groups[0]["lr"] == 0.123 and opt.state == {} and w.grad is None
     # and the suggestion trains well: a few steps from it reduce the loss a lot
     opt = optim.SGD([w, b], lr=lr, momentum=0.9)
@@ -56,10 +56,10 @@ def test_lr_finder_keeps_existing_state_and_validates():
         opt.zero_grad()
         model_step()
         opt.step()
-    w0, sd = w.data.copy(), opt.state_dict()
+    w0, sd = w.array.copy(), opt.state_dict()
     res = optim.lr_finder(model_step, opt, num_iter=20, end_lr=1e-2)
     assert len(res.lrs) == 20 and not res.diverged
-    np.testing.assert_array_equal(w.data, w0)
+    np.testing.assert_array_equal(w.array, w0)
     np.testing.assert_array_equal(opt.state[w]["exp_avg"], sd["state"][0]["exp_avg"])
     assert opt.state[w]["step"] == 3
     with pytest.raises(ValueError, match="lr_finder: expected 0 < start_lr < end_lr"):

@@ -18,10 +18,10 @@ def test_steps_zeroes_and_round_trips_every_optimizer():
                                second=optim.SGD(b.parameters(), 0.1, momentum=0.9))
     assert len(opt.param_groups) == 2 and opt.param_groups[1]["lr"] == 0.1
     x = lamina.randn(4, 3)
-    before = [p.data.copy() for p in (*a.parameters(), *b.parameters())]
+    before = [p.array.copy() for p in (*a.parameters(), *b.parameters())]
     b(a(x)).sum().backward()
     opt.step()
-    after = [p.data for p in (*a.parameters(), *b.parameters())]
+    after = [p.array for p in (*a.parameters(), *b.parameters())]
     assert all(not np.array_equal(u, v) for u, v in zip(before, after))
     opt.zero_grad()
     assert all(p.grad is None for p in (*a.parameters(), *b.parameters()))

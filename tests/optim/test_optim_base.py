@@ -29,7 +29,7 @@ def params(dtype=np.float64, seed=0):
 def train(opt, ps, steps, t0=0):
     for t in range(t0, t0 + steps):
         for i, p in enumerate(ps):
-            p.grad = (np.sin(p.data * (i + 1) + 0.3 * t) + 0.5 * p.data).astype(p.data.dtype)
+            p.grad = (np.sin(p.array * (i + 1) + 0.3 * t) + 0.5 * p.array).astype(p.array.dtype)
         opt.step()
 
 
@@ -39,14 +39,14 @@ def test_state_dict_round_trip_is_exact(name, kw):
     opt = getattr(optim, name)(ps, **kw)
     train(opt, ps, 10)
     sd = opt.state_dict()
-    ps2 = [Parameter(p.data.copy()) for p in ps]
+    ps2 = [Parameter(p.array.copy()) for p in ps]
     opt2 = getattr(optim, name)(ps2, lr=123.0)  # hyper-parameters come from the state dict
     opt2.load_state_dict(sd)
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
     train(opt, ps, 10, t0=10)
     train(opt2, ps2, 10, t0=10)
     for a, b in zip(ps, ps2):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
     # the snapshot did not change as training went on (arrays are copies)
     key = next(k for k, v in opt.state[ps[0]].items() if isinstance(v, np.ndarray))
     assert not np.array_equal(sd["state"][0][key], opt.state[ps[0]][key])
@@ -73,13 +73,13 @@ def test_state_dict_survives_safetensors_and_json(name, kw):
     for key, v in list(blob.items()) + list(meta["scalars"].items()):
         idx, k = key.split(".", 1)
         state.setdefault(idx, {})[k] = v  # string keys, as JSON gives them
-    ps2 = [Parameter(p.data.copy()) for p in ps]
+    ps2 = [Parameter(p.array.copy()) for p in ps]
     opt2 = getattr(optim, name)(ps2)
     opt2.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
     train(opt, ps, 5, t0=5)
     train(opt2, ps2, 5, t0=5)
     for a, b in zip(ps, ps2):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
     assert isinstance(opt2.param_groups[0].get("betas", ()), tuple)
 
 
@@ -89,7 +89,7 @@ def test_float32_stays_float32(name, kw):
     opt = getattr(optim, name)(ps, **kw)
     train(opt, ps, 3)
     for p in ps:
-        assert p.data.dtype == np.float32
+        assert p.array.dtype == np.float32
         for v in opt.state[p].values():
             if isinstance(v, np.ndarray):
                 assert v.dtype == np.float32
@@ -109,11 +109,11 @@ def test_float32_stays_float32(name, kw):
 def test_params_without_grad_are_skipped():
     a, b = params()[:2]
     opt = optim.Adam([a, b], lr=0.1)
-    b0 = b.data.copy()
-    a.grad = np.ones_like(a.data)
+    b0 = b.array.copy()
+    a.grad = np.ones_like(a.array)
     opt.step()
     assert b not in opt.state and a in opt.state
-    np.testing.assert_array_equal(b.data, b0)
+    np.testing.assert_array_equal(b.array, b0)
     assert opt.state[a]["step"] == 1
 
 
@@ -132,7 +132,7 @@ def test_zero_grad_and_closure():
     with lamina.no_grad():
         loss = opt.step(closure)
     assert calls == [True] and float(loss) == pytest.approx(5.0)
-    np.testing.assert_allclose(w.data, [0.0, 0.0])  # w - 0.5 * 2w
+    np.testing.assert_allclose(w.array, [0.0, 0.0])  # w - 0.5 * 2w
     w.grad = np.ones(2)
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(w.grad, [0.0, 0.0])

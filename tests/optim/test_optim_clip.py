@@ -23,7 +23,7 @@ def test_clip_grad_norm_matches_torch(rs, norm_type, max_norm):
     tps = [torch.zeros(p.shape, dtype=torch.float64, requires_grad=True) for p in ps]
     for p, t in zip(ps, tps):
         if p.grad is not None:
-            t.grad = torch.tensor(p.grad.copy())
+            t.grad = torch.tensor(p.grad.array.copy())
     total = optim.clip_grad_norm_(ps, max_norm, norm_type=norm_type)
     ref = torch.nn.utils.clip_grad_norm_(tps, max_norm, norm_type=norm_type)
     assert float(total) == pytest.approx(float(ref), rel=1e-12)
@@ -38,13 +38,13 @@ def test_clip_grad_norm_matches_torch(rs, norm_type, max_norm):
 
 def test_clip_grad_norm_is_global_and_in_place(rs):
     ps = make(rs, np.float32)
-    grads = [p.grad for p in ps if p.grad is not None]
+    grads = [p.grad.array for p in ps if p.grad is not None]
     before = np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads))
     copies = [g.copy() for g in grads]
     total = optim.clip_grad_norm_(iter(ps), 1.0)
     assert total.dtype == np.float32 and float(total) == pytest.approx(before, rel=1e-5)
     for p, g, c in zip(ps, grads, copies):
-        assert p.grad is g and g.dtype == np.float32  # scaled in place, no upcast
+        assert p.grad.array is g and g.dtype == np.float32  # scaled in place, no upcast
         np.testing.assert_allclose(g, c * (1.0 / (before + 1e-6)), rtol=1e-5)
     # one Parameter alone, and nothing to clip
     single = Parameter(np.zeros(3))
@@ -67,7 +67,7 @@ def test_clip_grad_norm_nonfinite(rs):
 def test_clip_grad_value_matches_torch(rs):
     torch = pytest.importorskip("torch")
     ps = make(rs)
-    tgs = [torch.tensor(p.grad.copy()) for p in ps if p.grad is not None]
+    tgs = [torch.tensor(p.grad.array.copy()) for p in ps if p.grad is not None]
     optim.clip_grad_value_(ps, 0.7)
     for p, g in zip(ps, tgs):
         ref = g.clamp(-0.7, 0.7).numpy()

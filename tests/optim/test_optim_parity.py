@@ -70,7 +70,7 @@ def run_pair(torch, name, kw, groups=None, steps=STEPS):
         to = getattr(torch.optim, name)(
             [{"params": [tp[i] for i in g[0]], **g[1]} for g in groups], **kw)
     for t in range(steps):
-        gs = grad_fn([p.data for p in lp], t)
+        gs = grad_fn([p.array for p in lp], t)
         for i, (a, b, g) in enumerate(zip(lp, tp, gs)):
             if i == 2 and t % 3 == 1:  # skipped steps: grad None
                 a.grad = b.grad = None
@@ -84,10 +84,10 @@ def run_pair(torch, name, kw, groups=None, steps=STEPS):
 def assert_close(lp, tp, tol=1e-6):
     for a, b in zip(lp, tp):
         ref = b.detach().numpy()
-        assert a.data.dtype == np.float64
-        rel = np.linalg.norm(a.data - ref) / np.linalg.norm(ref)
+        assert a.array.dtype == np.float64
+        rel = np.linalg.norm(a.array - ref) / np.linalg.norm(ref)
         assert rel <= tol, rel
-        np.testing.assert_allclose(a.data, ref, rtol=tol, atol=1e-9)
+        np.testing.assert_allclose(a.array, ref, rtol=tol, atol=1e-9)
 
 
 @pytest.mark.torch
@@ -95,7 +95,7 @@ def assert_close(lp, tp, tol=1e-6):
 def test_optimizer_matches_torch(torch64, name, kw):
     lp, tp = run_pair(torch64, name, kw)
     start = make_weights()
-    assert any(np.abs(p.data - w).max() > 1e-3 for p, w in zip(lp, start))  # it did move
+    assert any(np.abs(p.array - w).max() > 1e-3 for p, w in zip(lp, start))  # it did move
     assert_close(lp, tp)
 
 

@@ -212,7 +212,7 @@ def test_gradient_monitor_records_and_warns(data):
     lamina.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 8), nn.Sigmoid(), nn.Linear(8, 8), nn.Sigmoid(),
                           nn.Linear(8, 2))
-    model[2].weight.data *= 1e-4
+    model[2].weight.array *= 1e-4
     tr = Trainer(model, optim.SGD(model.parameters(), lr=0.0), F.cross_entropy)
     mon = GradientMonitor(vanish_ratio=1e-2, every=2)
     with pytest.warns(GradientWarning, match="vanishing gradients in layer '0'"):

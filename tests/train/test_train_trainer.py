@@ -198,11 +198,11 @@ def test_grad_clip_limits_update(rs):
     for clip in (None, 1e-3):
         lamina.manual_seed(0)
         model = nn.Linear(5, 3)
-        w0 = model.weight.data.copy()
+        w0 = model.weight.array.copy()
         tr = Trainer(model, optim.SGD(model.parameters(), lr=1.0), F.cross_entropy,
                      grad_clip=clip)
         tr.fit((X, y), epochs=1, batch_size=32, shuffle=False, verbose=0)
-        d = np.sqrt(np.sum((model.weight.data - w0) ** 2) + 0.0)
+        d = np.sqrt(np.sum((model.weight.array - w0) ** 2) + 0.0)
         results.append(d)
     assert results[1] <= 1e-3 + 1e-6 < results[0]
 

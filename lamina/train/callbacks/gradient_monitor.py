@@ -74,9 +74,10 @@ class GradientMonitor(Callback):
         if not self._active:
             return
         for name, p in self._params:
-            if p.grad is not None:
-                xp = B.get_array_module(p.grad)
-                self._sums[name] += float(xp.sqrt(xp.sum(p.grad * p.grad)))
+            if p._grad is not None:
+                g = p._grad.array
+                xp = B.get_array_module(g)
+                self._sums[name] += float(xp.sqrt(xp.sum(g * g)))
         self._count += 1
 
     def on_epoch_end(self, epoch, logs=None):

@@ -51,8 +51,8 @@ class TensorBoard(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self._hist_epoch(self._epoch):
             # backward assigns fresh arrays, so keeping references (no copy) is safe
-            self._grads = {n: p.grad for n, p in self.model.named_parameters()
-                           if p.grad is not None}
+            self._grads = {n: p._grad.array for n, p in self.model.named_parameters()
+                           if p._grad is not None}
 
     def on_epoch_end(self, epoch, logs=None):
         w = self.writer
@@ -60,7 +60,7 @@ class TensorBoard(Callback):
             w.add_scalar(k, float(v), epoch + 1)
         if self._hist_epoch(epoch):
             for n, p in self.model.named_parameters():
-                w.add_histogram(f"weights/{n}", B.to_host(p.data), epoch + 1)
+                w.add_histogram(f"weights/{n}", B.to_host(p.array), epoch + 1)
             for n, g in self._grads.items():
                 w.add_histogram(f"gradients/{n}", B.to_host(g), epoch + 1)
         w.flush()
