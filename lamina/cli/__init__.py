@@ -6,6 +6,7 @@ Configuration errors print one line naming the key and the fix, and exit with st
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .config import ConfigError
@@ -78,7 +79,10 @@ def main(argv=None) -> int:
         print(f"lamina: {e or 'interrupted'}", file=sys.stderr)
         return 130
     except (ValueError, KeyError, TypeError, OSError) as e:
-        # user-facing problems (bad data, corrupt weights, shape mismatch): one line, no traceback
+        # user-facing problems (bad data, corrupt weights, shape mismatch): one line, no traceback;
+        # LAMINA_DEBUG=1 re-raises so a bug in lamina itself shows its traceback
+        if os.environ.get("LAMINA_DEBUG"):
+            raise
         msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
         print(f"lamina: error: {type(e).__name__}: {msg.splitlines()[0] if msg else ''}",
               file=sys.stderr)

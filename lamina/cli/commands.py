@@ -136,7 +136,7 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
     elif resume is None:
         run_dir = _run_dir(cfg)
         (run_dir / "config.toml").write_text(dumps_toml(cfg), encoding="utf-8")
-    callbacks = [CSVLogger(str(run_dir / "history.csv"), append=start > 0)]
+    callbacks = [CSVLogger(str(run_dir / "history.csv"), append=start > 0, first_epoch=1)]
     if cfg["train"].get("early_stopping", 0) > 0:
         callbacks.insert(0, EarlyStopping(monitor="val_loss" if val_loader is not None
                                           else "loss", patience=cfg["train"]["early_stopping"],

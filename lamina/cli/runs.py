@@ -286,9 +286,17 @@ def summary(config_path=None, sets=()):
 
 def datasets_table():
     """``lamina datasets``: every bundled dataset, its task, size and source package."""
+    import importlib.util
     rows = datasets.list()
-    print(f"{'name':<14}{'task':<16}{'samples':>8}  {'shape':<14}{'classes':>8}  source")
+    print(f"{'name':<14}{'task':<16}{'samples':>8}  {'shape':<14}{'classes':>8}  "
+          f"{'source':<13}needs")
     for r in rows:
+        # scikit-learn is a core dependency; the other source packages come with lamina[data]
+        r["extra"] = None if r["pip"] == "scikit-learn" else "data"
+        need = "-"
+        if r["extra"]:
+            ok = importlib.util.find_spec(r["source"]) is not None
+            need = "lamina[data]" + ("" if ok else f" (missing: pip install {r['pip']})")
         print(f"{r['name']:<14}{r['task']:<16}{r['n_samples']:>8}  {str(r['shape']):<14}"
-              f"{str(r.get('n_classes') or '-'):>8}  {r['source']}")
+              f"{str(r.get('n_classes') or '-'):>8}  {r['source']:<13}{need}")
     return rows

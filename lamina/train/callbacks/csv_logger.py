@@ -18,13 +18,16 @@ class CSVLogger(Callback):
         separator (str): column separator. Default ``","``.
         append (bool): append to an existing file (no second header), e.g. when resuming.
             Default False (overwrite).
+        first_epoch (int): the number written for the first epoch. Default 0 (Keras'
+            ``CSVLogger``); the ``lamina`` command writes 1, as its console counts.
 
     Example:
         >>> trainer.fit(train, epochs=10, callbacks=[CSVLogger("run/log.csv")])
     """
 
-    def __init__(self, path, separator: str = ",", append: bool = False):
+    def __init__(self, path, separator: str = ",", append: bool = False, first_epoch: int = 0):
         self.path, self.sep, self.append = os.fspath(path), separator, append
+        self.first_epoch = int(first_epoch)
         self._file = self._writer = self._keys = None
 
     def on_train_begin(self, logs=None):
@@ -41,7 +44,7 @@ class CSVLogger(Callback):
         if self._keys is None:
             self._keys = ["epoch"] + list(logs)
             self._writer.writerow(self._keys)
-        row = {"epoch": epoch, **logs}
+        row = {"epoch": epoch + self.first_epoch, **logs}
         self._writer.writerow([row.get(k, "") for k in self._keys])
         self._file.flush()
 

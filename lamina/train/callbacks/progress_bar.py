@@ -7,7 +7,7 @@ import time
 
 from .base import Callback
 
-__all__ = ["ProgressBar", "format_logs"]
+__all__ = ["ProgressBar", "format_logs", "compact_logs"]
 
 
 def format_logs(logs: dict) -> str:
@@ -19,6 +19,15 @@ def format_logs(logs: dict) -> str:
         else:
             parts.append(f"{k}: {v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{k}: {v:.3e}")
     return " - ".join(parts)
+
+
+_SHORT = {"accuracy": "acc", "val_accuracy": "val_acc"}
+
+
+def compact_logs(logs: dict) -> str:
+    """``"loss=0.1234 acc=0.97 lr=0.001"``: the same values in fewer columns (4 significant
+    digits, ``accuracy`` shown as ``acc``)."""
+    return " ".join(f"{_SHORT.get(k, k)}={v:.4g}" for k, v in logs.items())
 
 
 class ProgressBar(Callback):
@@ -75,9 +84,10 @@ class ProgressBar(Callback):
             self._progress.stop()
             self._progress = None
         secs = time.perf_counter() - self._t0
-        line = f"Epoch {epoch + 1}/{self._epochs} - {secs:.1f}s"
-        if logs:
-            line += " - " + format_logs(logs)
+        head = f"Epoch {epoch + 1}/{self._epochs} - {secs:.1f}s"
+        line = head + (" - " + format_logs(logs) if logs else "")
+        if len(line) > 80:  # a terminal's width: the compact form instead
+            line = head + " - " + compact_logs(logs)
         print(line, file=self._out(), flush=True)
 
     def on_train_end(self, logs=None):
