@@ -99,19 +99,15 @@ def _write(name, x, res) -> None:
     xp.copyto(a, res, casting="same_kind")
 
 
-def _alpha(op, alpha):
-    return (lambda a, b: op(a, M.mul(b, alpha))) if alpha != 1 else op
-
-
 # ---------------------------------------------------------------- the methods
 def add_(self, other, *, alpha=1):
     """In place ``self += alpha * other``. Returns self."""
-    return apply_inplace(self, "add_", _alpha(M.add, alpha), other)
+    return apply_inplace(self, "add_", lambda a, b: M.add(a, b, alpha=alpha), other)
 
 
 def sub_(self, other, *, alpha=1):
     """In place ``self -= alpha * other``. Returns self."""
-    return apply_inplace(self, "sub_", _alpha(M.sub, alpha), other)
+    return apply_inplace(self, "sub_", lambda a, b: M.sub(a, b, alpha=alpha), other)
 
 
 def mul_(self, other):

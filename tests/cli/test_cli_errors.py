@@ -112,14 +112,17 @@ def test_training_csv_errors(tmp_path, capsys):
 
 
 def test_ctrl_c_prints_resume_hint(tmp_path):
-    cmd = [sys.executable, "-m", "lamina", "train", "--quiet", "--set", "train.epochs=500",
-           "--set", "model.name=mlp", "--set", f'train.out_dir="{tmp_path}"']
+    # no early stopping: the run must still be training when the signal comes
+    cmd = [sys.executable, "-m", "lamina", "train", "--quiet", "--set", "train.epochs=100000",
+           "--set", "train.early_stopping=0", "--set", "model.name=mlp",
+           "--set", f'train.out_dir="{tmp_path}"']
     p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:  # wait for the first checkpoint
         if list(tmp_path.glob("*/checkpoint.safetensors")):
             break
         time.sleep(0.2)
+    assert p.poll() is None, "training ended before it could be interrupted"
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err

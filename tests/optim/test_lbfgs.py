@@ -13,10 +13,11 @@ def _problem(rs):
     return A, b
 
 
-def _run_lamina(A, b, w0, steps, **kw):
-    w = lamina.Parameter(lamina.tensor(w0.copy()))
-    At, bt = lamina.tensor(A), lamina.tensor(b)
-    opt = optim.LBFGS([w], **kw)
+def _run(lib, A, b, w0, steps, **kw):
+    """LBFGS on one problem, written once for lamina and torch (the same API)."""
+    w = lib.tensor(w0.copy(), requires_grad=True)
+    At, bt = lib.tensor(A), lib.tensor(b)
+    opt = lib.optim.LBFGS([w], **kw)
 
     def closure():
         opt.zero_grad()
@@ -28,7 +29,7 @@ def _run_lamina(A, b, w0, steps, **kw):
     out = []
     for _ in range(steps):
         opt.step(closure)
-        out.append(w.array.copy())
+        out.append(w.detach().numpy().copy())
     return np.array(out)
 
 
@@ -36,7 +37,7 @@ def _run_lamina(A, b, w0, steps, **kw):
 def test_lbfgs_reaches_the_minimum(ls):
     rs = np.random.default_rng(0)
     A, b = _problem(rs)
-    ws = _run_lamina(A, b, np.zeros(5), 5, line_search_fn=ls, lr=1 if ls else 0.5)
+    ws = _run(lamina, A, b, np.zeros(5), 5, line_search_fn=ls, lr=1 if ls else 0.5)
     w = lamina.Parameter(lamina.tensor(ws[-1]))
     r = lamina.tensor(A) @ w - lamina.tensor(b)
     loss = (r * r).mean() + 0.1 * (w ** 4).sum()
@@ -59,20 +60,6 @@ def test_lbfgs_matches_torch(ls):
     A, b = _problem(rs)
     w0 = rs.standard_normal(5)
     kw = dict(line_search_fn=ls, history_size=3, max_iter=7, lr=1 if ls else 0.3)
-    ours = _run_lamina(A, b, w0, 3, **kw)
-    w = torch.tensor(w0.copy(), requires_grad=True)
-    At, bt = torch.tensor(A), torch.tensor(b)
-    opt = torch.optim.LBFGS([w], **kw)
-
-    def closure():
-        opt.zero_grad()
-        r = At @ w - bt
-        loss = (r * r).mean() + 0.1 * (w ** 4).sum()
-        loss.backward()
-        return loss
-
-    ref = []
-    for _ in range(3):
-        opt.step(closure)
-        ref.append(w.detach().numpy().copy())
-    np.testing.assert_allclose(ours, np.array(ref), atol=1e-8, rtol=0)
+    ours = _run(lamina, A, b, w0, 3, **kw)
+    ref = _run(torch, A, b, w0, 3, **kw)
+    np.testing.assert_allclose(ours, ref, atol=1e-8, rtol=0)
