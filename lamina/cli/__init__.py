@@ -40,14 +40,33 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     sub.add_parser("datasets", help="list the bundled datasets")
     sub.add_parser("models", help="list the models model.name accepts and their input shapes")
+    for mod in _plugins():
+        mod.register(sub)
     return p
+
+
+# Subcommands of the application packages (explain, robustness, export, audit, tune, rl, ...)
+# live in lamina/cli/cmd_<name>.py: each module defines ``register(subparsers)``, which adds its
+# parser and sets ``func=`` (called with the parsed args). Imported lazily by their own code.
+_PLUGINS = ("explain", "robust", "uncertainty", "fairness", "deploy", "distributed", "tune", "rl")
+
+
+def _plugins():
+    import importlib
+    import importlib.util
+    for name in _PLUGINS:
+        if importlib.util.find_spec(f"{__name__}.cmd_{name}") is not None:
+            yield importlib.import_module(f"{__name__}.cmd_{name}")
 
 
 def main(argv=None) -> int:
     """Entry point of the console script (also ``python -m lamina``)."""
     args = _parser().parse_args(argv)
     try:
-        if args.cmd == "train" and args.print_config:
+        if getattr(args, "func", None) is not None:
+            rc = args.func(args)
+            return int(rc or 0)
+        elif args.cmd == "train" and args.print_config:
             from .config import apply_overrides, dumps_toml, load_config, validate
             cfg = validate(apply_overrides(load_config(args.config), args.set))
             print(dumps_toml(cfg), end="")

@@ -32,6 +32,7 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", [])
         object.__setattr__(self, "_forward_pre_hooks", [])
+        object.__setattr__(self, "_backward_hooks", [])
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_frozen_eval", False)
 
@@ -370,7 +371,18 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
+            if self.__dict__.get("_backward_hooks"):
+                from .backward_hooks import call_with_backward_hooks
+                return call_with_backward_hooks(self, self._backward_hooks, self.forward,
+                                                args, kwargs)
             return self.forward(*args, **kwargs)
+        if self.__dict__.get("_backward_hooks"):
+            from .backward_hooks import call_with_backward_hooks
+            return call_with_backward_hooks(self, self._backward_hooks, self._hooked_forward,
+                                            args, kwargs)
+        return self._hooked_forward(*args, **kwargs)
+
+    def _hooked_forward(self, *args, **kwargs):
         for hook in self._forward_pre_hooks:
             r = hook(self, args)
             if r is not None:
@@ -387,6 +399,19 @@ class Module:
         the output. Interpretability tools use it to capture activations."""
         self._forward_hooks.append(hook)
         return RemovableHandle(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
+        """PyTorch's ``register_full_backward_hook``: ``hook(module, grad_input, grad_output)``
+        runs when the gradients with respect to the module's Tensor inputs are computed.
+
+        ``grad_input`` and ``grad_output`` are tuples of Tensors (None where an input needs
+        no gradient); a non-None return (a tuple, one entry per Tensor input) replaces
+        ``grad_input``. Positional Tensor inputs only, as in PyTorch.
+        """
+        if "_backward_hooks" not in self.__dict__:
+            object.__setattr__(self, "_backward_hooks", [])
+        self._backward_hooks.append(hook)
+        return RemovableHandle(self._backward_hooks, hook)
 
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """``hook(module, inputs)`` before every forward; may return replacement inputs."""
