@@ -51,6 +51,7 @@ cuda = _CudaNamespace()
 
 from . import functional  # noqa: E402  (attaches operators and methods to Tensor)
 from .functional import *  # noqa: E402,F401,F403
+from .autograd.function import result_type  # noqa: E402,F401  (torch.result_type)
 
 globals().pop("format", None)  # the submodule functional.format, not a public name
 

@@ -18,7 +18,9 @@ TOP = ("tensor zeros ones full empty arange linspace eye rand randn randint rand
        "argsort gather cumsum prod norm float32 float64 float double half int long bool uint8 "
        "int64 int32 float16 device cuda save load is_tensor is_floating_point get_rng_state "
        "set_rng_state set_num_threads get_num_threads numel maximum minimum pow sin cos floor "
-       "ceil round sign logsumexp masked_fill narrow flip roll normal").split()
+       "ceil round sign logsumexp masked_fill narrow flip roll normal einsum tril triu diag "
+       "diagonal meshgrid repeat_interleave bernoulli multinomial floor_divide remainder fmod "
+       "result_type trunc").split()
 METHODS = ("clone detach numel item tolist numpy to cpu size dim view reshape view_as expand "
            "expand_as repeat permute transpose t contiguous squeeze unsqueeze flatten sum mean "
            "std var max min argmax argmin abs exp log sqrt pow clamp sigmoid tanh relu softmax "
@@ -27,13 +29,16 @@ METHODS = ("clone detach numel item tolist numpy to cpu size dim view reshape vi
            "requires_grad_ backward register_hook retain_grad float double long int bool half "
            "type_as masked_fill gather index_select topk sort argsort chunk split eq ne lt le gt "
            "ge all any norm cumsum prod is_floating_point element_size nelement unbind square "
-           "floor round sign neg __format__").split()
+           "floor round sign neg __format__ squeeze_ unsqueeze_ t_ transpose_ apply_ tril triu "
+           "diag diagonal repeat_interleave bernoulli multinomial __floordiv__ __mod__ "
+           "remainder").split()
 NN = ("Module Linear Conv1d Conv2d ConvTranspose2d MaxPool2d AvgPool2d AdaptiveAvgPool2d "
       "BatchNorm1d BatchNorm2d LayerNorm GroupNorm Dropout Dropout2d Embedding LSTM GRU RNN "
       "LSTMCell GRUCell RNNCell Sequential ModuleList ModuleDict Parameter ReLU LeakyReLU Sigmoid "
       "Tanh GELU SiLU ELU Softmax LogSoftmax Flatten Unflatten Identity MSELoss L1Loss "
       "CrossEntropyLoss NLLLoss BCELoss BCEWithLogitsLoss SmoothL1Loss HuberLoss KLDivLoss "
-      "MultiheadAttention TransformerEncoderLayer TransformerEncoder init functional utils").split()
+      "MultiheadAttention TransformerEncoderLayer TransformerEncoder init functional utils "
+      "ParameterList ParameterDict").split()
 F_NAMES = ("relu leaky_relu sigmoid tanh gelu silu elu softmax log_softmax dropout linear conv1d "
            "conv2d max_pool2d avg_pool2d adaptive_avg_pool2d batch_norm layer_norm embedding "
            "cross_entropy nll_loss mse_loss l1_loss binary_cross_entropy "
@@ -43,7 +48,7 @@ INIT = ("xavier_uniform_ xavier_normal_ kaiming_uniform_ kaiming_normal_ zeros_ 
         "normal_ uniform_ orthogonal_ calculate_gain trunc_normal_ eye_").split()
 OPTIM = "SGD Adam AdamW RMSprop Adagrad Adadelta NAdam LBFGS Optimizer lr_scheduler".split()
 SCHED = ("StepLR MultiStepLR ExponentialLR CosineAnnealingLR ReduceLROnPlateau LambdaLR "
-         "OneCycleLR LinearLR SequentialLR CosineAnnealingWarmRestarts").split()
+         "OneCycleLR LinearLR SequentialLR CosineAnnealingWarmRestarts CyclicLR").split()
 
 
 @pytest.mark.parametrize("where,names", [

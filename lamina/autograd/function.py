@@ -20,7 +20,7 @@ from ..errors import ShapeError
 from .grad_mode import NOT_DEFAULT, current_mode
 from .tensor import INPLACE_USED, Tensor
 
-__all__ = ["Function", "ToDevice", "as_tensor_arg", "apply1", "apply2"]
+__all__ = ["Function", "ToDevice", "as_tensor_arg", "apply1", "apply2", "result_type"]
 
 _np = B.np
 _HAS_CUPY = B.cupy is not None
@@ -101,7 +101,10 @@ def apply1(cls, x, params=None):
     if NOT_DEFAULT or _HAS_CUPY or not isinstance(x, Tensor):
         return _apply(cls, fn, (x,))
     if not (x._requires_grad and cls.differentiable):
-        return _output(fn, fn.forward(x.array), False)
+        a = x.array
+        if cls.float_op and a.dtype is not _F32 and a.dtype.kind in "biu":
+            a = a.astype(B.get_default_dtype())
+        return _output(fn, fn.forward(a), False)
     fn.needs_input_grad = _NEED1
     c = x._creator
     fn.generation = 0 if c is None else c.generation + 1
@@ -127,6 +130,8 @@ def apply2(cls, a, b, params=None):
         if isinstance(b, Tensor):
             ga, gb = a._requires_grad, b._requires_grad
             xb = b.array
+            if xa.dtype is not xb.dtype and (cls.promote or cls.float_op):
+                return _apply(cls, fn, (a, b))
             scalar = False
         elif type(b) is int or type(b) is float and (
                 (dt := xa.dtype) is _F32 or dt.kind == "f"):
@@ -134,6 +139,8 @@ def apply2(cls, a, b, params=None):
             xb = b
             scalar = True
         else:
+            return _apply(cls, fn, (a, b))
+        if cls.float_op and xa.dtype.kind in "biu":
             return _apply(cls, fn, (a, b))
     elif isinstance(b, Tensor) and (type(a) is int or type(a) is float and (
             (dt := b.array.dtype) is _F32 or dt.kind == "f")):
@@ -189,6 +196,8 @@ def _recorded(fn, out):
 def _apply(cls, fn, inputs):
     """``Function.apply`` in general: any inputs, any grad/anomaly mode, NumPy or CuPy."""
     arrays, need, gen = _collect(inputs)
+    if cls.promote is not None or cls.float_op:
+        arrays = _promoted(cls, arrays, inputs)
     if _HAS_CUPY:
         fn.xp = B.get_array_module(*arrays)
     record = need is not None and cls.differentiable
@@ -208,6 +217,85 @@ def _apply(cls, fn, inputs):
         if INPLACE_USED[0]:
             _snapshot(fn)
     return _output(fn, out, record)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _group_dtype(dts):
+    """Promotion inside one priority group: the highest category wins outright (int64 with
+    float32 is float32, as in PyTorch), ties promote as NumPy does."""
+    top = max(_CATEGORY[d.kind] for d in dts)
+    return _np.result_type(*[d for d in dts if _CATEGORY[d.kind] == top])
+
+
+def result_type(*operands):
+    """``torch.result_type`` over Tensors, arrays and Python scalars.
+
+    Dimensioned tensors take priority over 0-d tensors, which take priority over Python
+    scalars; a lower-priority operand changes the dtype only when its category (bool < int <
+    float < complex) is higher, 0-d tensors then bringing their own dtype and Python scalars
+    the default one (float32 for a float, int64 for an int).
+
+    Returns:
+        numpy.dtype: the dtype the op computes in.
+    """
+    dims, zero, scal = [], [], []
+    for o in operands:
+        if o is None:
+            continue
+        a = o.array if isinstance(o, Tensor) else o
+        if isinstance(a, bool):
+            scal.append(_np.dtype(bool))
+        elif isinstance(a, int):
+            scal.append(_np.dtype("int64"))
+        elif isinstance(a, float):
+            scal.append(B.get_default_dtype())
+        elif isinstance(a, complex):
+            scal.append(_np.dtype("complex64"))
+        else:
+            dt = getattr(a, "dtype", None)
+            if dt is None:
+                a = _np.asarray(a)
+                dt = a.dtype
+            (dims if getattr(a, "ndim", 0) else zero).append(dt)
+    out = None
+    for group in (dims, zero, scal):
+        if not group:
+            continue
+        g = _group_dtype(group)
+        if out is None or _CATEGORY[g.kind] > _CATEGORY[out.kind]:
+            out = g
+    return out
+
+
+def _promoted(cls, arrays, inputs):
+    """Cast the arrays of ``cls.promote`` inputs to their torch result type, and integer
+    inputs of a ``float_op`` to the default float dtype (the general path only)."""
+    idx = range(len(arrays)) if cls.promote == "all" else (cls.promote or ())
+    if idx:
+        sel = [inputs[i] if isinstance(inputs[i], (bool, int, float, complex)) else arrays[i]
+               for i in idx if i < len(arrays) and arrays[i] is not None]
+        # operands from ``inputs`` so 0-d tensors and Python scalars keep their priority
+        sel = [x.array if isinstance(x, Tensor) else x for x in sel]
+        dt = result_type(*sel)
+        if dt is not None and cls.float_op and dt.kind in "biu":
+            dt = B.get_default_dtype()
+        if dt is not None:
+            arrays = list(arrays)
+            for i in idx:
+                if i >= len(arrays):
+                    continue
+                a = arrays[i]
+                if a is None or isinstance(inputs[i], (bool, int, float)):
+                    continue  # Python scalars stay weak: NumPy keeps the array's dtype
+                if getattr(a, "dtype", dt) != dt:
+                    arrays[i] = a.astype(dt)
+    elif cls.float_op:
+        dt = B.get_default_dtype()
+        arrays = [a.astype(dt) if getattr(a, "dtype", None) is not None and a.dtype.kind in "biu"
+                  else a for a in arrays]
+    return arrays
 
 
 def _snapshot(fn) -> None:
@@ -269,6 +357,12 @@ class Function:
     # True when, for a tensor and a Python scalar, the tensor's gradient fits in the same sense
     # (elementwise arithmetic: the scalar neither broadcasts nor promotes)
     scalar_grads_fit = False
+    # PyTorch's type promotion: ``promote`` = indices of the inputs promoted to one dtype
+    # (torch.result_type: dimensioned tensors > 0-d tensors > Python scalars, by category
+    # bool < int < float), or None; ``float_op`` = integer and bool inputs compute in the
+    # default float dtype (exp, sqrt, true division, sigmoid...), as in PyTorch.
+    promote = None
+    float_op = False
 
     # set by apply: xp, inputs, needs_input_grad, generation, outputs, saved
     def save_for_backward(self, *arrays) -> None:

@@ -514,3 +514,7 @@ def masked_softmax(x, mask, dim=-1, *, axis=None):
 
 register_methods(sigmoid=sigmoid, relu=relu, softmax=softmax, log_softmax=log_softmax,
                  prelu=prelu)
+
+# integer inputs compute in the default float dtype, as torch.sigmoid(int tensor) does
+for _op in (Sigmoid, ELU, GELU, Softplus, SiLU, Mish, Softmax, LogSoftmax):
+    _op.float_op = True

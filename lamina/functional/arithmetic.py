@@ -14,9 +14,7 @@ from ._util import register_methods, unwrap
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
            "neg", "negative", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt",
            "square", "sin", "cos", "tanh", "clip", "clamp", "maximum", "minimum", "where",
-           "matmul", "astype", "eq", "ne", "lt", "le", "gt", "ge", "equal", "logical_and",
-           "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite",
-           "reciprocal", "floor", "ceil", "round"]
+           "matmul", "astype", "reciprocal"]
 
 
 class Add(Function):
@@ -57,7 +55,7 @@ class Div(Function):
         a, b = self.saved
         n = self.needs_input_grad
         ga = gy / b if n[0] else None
-        gb = -gy * a / (b * b) if n[1] else None
+        gb = -gy * (a / b) / b if n[1] else None  # torch's order: no b*b overflow
         return ga, gb
 
 
@@ -98,7 +96,7 @@ class Abs(Function):
 
     def backward(self, gy):
         (a,) = self.saved
-        return (gy * self.xp.sign(a),)
+        return (gy * _sign(self.xp, a),)
 
 
 class Exp(Function):
@@ -303,6 +301,12 @@ for _op in (Neg, Abs, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Square, Sin, Cos, Tan
     _op.grads_fit = True
 for _op in (Add, Sub, Mul, Div):
     _op.scalar_grads_fit = True
+# PyTorch's type promotion (see Function.promote / float_op)
+for _op in (Add, Sub, Mul, Div, Pow, Maximum, Minimum):
+    _op.promote = "all"
+Where.promote = (1, 2)
+for _op in (Div, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Sin, Cos, Tanh):
+    _op.float_op = True
 
 
 def add(a, b, *, alpha=1):
@@ -364,9 +368,19 @@ def abs(a):
     return apply1(Abs, a)
 
 
+def _sign(xp, x):
+    """``sign`` with PyTorch's ``sign(nan) == 0`` (NumPy gives nan)."""
+    y = xp.sign(x)
+    if y.dtype.kind == "f":
+        if y.ndim == 0:
+            return xp.asarray(y if y == y else y.dtype.type(0))
+        xp.nan_to_num(y, copy=False, nan=0.0)
+    return y
+
+
 class Sign(Function):
     def forward(self, x):
-        return self.xp.sign(x)
+        return _sign(self.xp, x)
 
     def backward(self, gy):
         return (self.xp.zeros_like(gy),)  # piecewise constant: zero gradient, as in PyTorch
@@ -482,51 +496,6 @@ def astype(a, dtype):
     return Cast.apply(a, dtype=dtype)
 
 
-def _cmp(name, ufunc_name):
-    def op(a, b):
-        x, y = unwrap(a), unwrap(b)
-        xp = B.get_array_module(x, y)
-        return Tensor(getattr(xp, ufunc_name)(x, y))
-    op.__name__ = name
-    op.__doc__ = f"Elementwise ``{ufunc_name}`` (bool result, no gradient)."
-    return op
-
-
-eq = _cmp("eq", "equal")
-ne = _cmp("ne", "not_equal")
-lt = _cmp("lt", "less")
-le = _cmp("le", "less_equal")
-gt = _cmp("gt", "greater")
-ge = _cmp("ge", "greater_equal")
-logical_and = _cmp("logical_and", "logical_and")
-logical_or = _cmp("logical_or", "logical_or")
-logical_xor = _cmp("logical_xor", "logical_xor")
-
-
-def equal(a, b) -> bool:
-    """True when ``a`` and ``b`` have the same shape and values (PyTorch's ``torch.equal``)."""
-    x, y = unwrap(a), unwrap(b)
-    return x.shape == y.shape and bool((x == y).all())
-
-
-def _unary_nograd(name, ufunc_name):
-    def op(a):
-        x = unwrap(a)
-        return Tensor(getattr(B.get_array_module(x), ufunc_name)(x))
-    op.__name__ = name
-    op.__doc__ = f"Elementwise ``{ufunc_name}`` (no gradient)."
-    return op
-
-
-logical_not = _unary_nograd("logical_not", "logical_not")
-isnan = _unary_nograd("isnan", "isnan")
-isinf = _unary_nograd("isinf", "isinf")
-isfinite = _unary_nograd("isfinite", "isfinite")
-floor = _unary_nograd("floor", "floor")
-ceil = _unary_nograd("ceil", "ceil")
-round = _unary_nograd("round", "round")
-
-
 def _r(fn):
     return lambda self, other: fn(other, self)
 
@@ -535,14 +504,10 @@ register_methods(
     __add__=add, __radd__=_r(add), __sub__=sub, __rsub__=_r(sub), __mul__=mul,
     __rmul__=_r(mul), __truediv__=div, __rtruediv__=_r(div), __pow__=pow, __rpow__=_r(pow),
     __matmul__=matmul, __rmatmul__=_r(matmul), __neg__=neg, __abs__=abs,
-    __eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge,
-    __and__=logical_and, __or__=logical_or, __xor__=logical_xor, __invert__=logical_not,
     add=add, sub=sub, mul=mul, div=div, pow=pow, neg=neg, abs=abs, sign=sign, exp=exp, log=log,
     log1p=log1p, expm1=expm1, sqrt=sqrt, rsqrt=rsqrt, square=square, sin=sin, cos=cos,
     tanh=tanh, clip=clip, clamp=clamp, maximum=maximum, minimum=minimum, matmul=matmul,
-    astype=astype, eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, equal=equal, isnan=isnan,
-    isinf=isinf, isfinite=isfinite, reciprocal=reciprocal, floor=floor, ceil=ceil, round=round,
-    logical_not=logical_not,
+    astype=astype, reciprocal=reciprocal,
     float=lambda self: astype(self, B.get_default_dtype()),
     double=lambda self: astype(self, B.np.float64),
     half=lambda self: astype(self, B.np.float16),

@@ -102,18 +102,28 @@ def dropout1d(x, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(x, p=0.5, training=True, inplace=False):
-    """Channel-wise dropout for (N, C, H, W) or (C, H, W) inputs: each feature map is zeroed
-    with probability ``p`` (neighbouring pixels are correlated, so element dropout would barely
+    """Channel-wise dropout for (N, C, H, W) inputs: each feature map is zeroed with
+    probability ``p`` (neighbouring pixels are correlated, so element dropout would barely
     regularize a conv net).
 
+    A 3-D input is read as PyTorch 2.13 reads it, as (N, C, L) (channel-wise 1-D dropout),
+    with PyTorch's warning: use :func:`dropout1d` for that, or add the batch dim.
+
     Args:
-        x (Tensor): (N, C, H, W) or (C, H, W).
+        x (Tensor): (N, C, H, W); (N, C, L) as described.
         p (float): channel drop probability. Default 0.5.
         training (bool): Default True.
 
     Returns:
         Tensor: same shape; kept channels scaled by ``1 / (1 - p)``.
     """
+    if unwrap(x).ndim == 3:
+        import warnings
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim (as PyTorch 2.13). Use dropout1d for that, or "
+                      "pass (N, C, H, W).", UserWarning, stacklevel=2)
+        return feature_dropout(x, p, training, 1, "dropout2d")
     return feature_dropout(x, p, training, 2, "dropout2d")
 
 

@@ -202,6 +202,10 @@ def getitem(x, key):
         Tensor: a view for basic indexing, a copy for advanced indexing.
     """
     key, int_adv = _norm_key(key)
+    split = _torch_order(key) if int_adv else None
+    if split is not None:  # PyTorch's order: integer indices first, then the advanced ones
+        x = GetItem.apply(x, key=split[0], accumulate=False)
+        return GetItem.apply(x, key=split[1], accumulate=True)
     return GetItem.apply(x, key=key, accumulate=int_adv)
 
 
@@ -223,8 +227,25 @@ def setitem(x, key, value) -> None:
                 f"setitem: in-place assignment into {what} is not differentiable; wrap it in "
                 "`with lamina.no_grad():` (e.g. for initialisation) or build the result out of "
                 "place with where, masked_fill, scatter, cat or stack")
-    k, _ = _norm_key(key)
+    k, int_adv = _norm_key(key)
+    split = _torch_order(k) if int_adv else None
+    if split is not None:  # as getitem: integer indices select first (a view), then the rest
+        x.array[split[0]][split[1]] = unwrap(value)
+        return
     x.array[k] = unwrap(value)
+
+
+def _torch_order(key):
+    """``(first, rest)`` when ``key`` mixes Python ints with integer arrays: PyTorch applies
+    the ints first (a select), then the advanced indices, so ``x[0, :, [0, 1]]`` of a (4, 3, 5)
+    tensor is (3, 2) where NumPy gives (2, 3). None when NumPy's order already agrees."""
+    if len(key) < 2 or not any(type(k) is int for k in key) or any(
+            isinstance(k, B.ndarray_types) and k.dtype.kind == "b" for k in key):
+        return None
+    first = tuple(slice(None) if isinstance(k, B.ndarray_types) else k for k in key)
+    rest = tuple(k if isinstance(k, B.ndarray_types) else Ellipsis if k is Ellipsis
+                 else slice(None) for k in key if type(k) is not int)
+    return first, rest
 
 
 def _check_index(op, x, index, dim):

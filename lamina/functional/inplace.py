@@ -26,7 +26,9 @@ from ..autograd.inplace import bump, mark_output_modified
 from ..autograd.tensor import Tensor
 from . import activation as A
 from . import arithmetic as M
+from . import comparison as C
 from .indexing import masked_fill as _masked_fill
+from . import shape as _S
 from .shape import broadcast_to
 
 __all__ = ["apply_inplace"]
@@ -206,10 +208,45 @@ def _unary_(name, fn):
 
 _UNARY = {"neg_": M.neg, "abs_": M.abs, "sqrt_": M.sqrt, "exp_": M.exp, "log_": M.log,
           "reciprocal_": M.reciprocal, "tanh_": M.tanh, "sigmoid_": A.sigmoid, "relu_": A.relu,
-          "sign_": M.sign, "square_": M.square, "floor_": M.floor, "ceil_": M.ceil,
-          "round_": M.round}
+          "sign_": M.sign, "square_": M.square, "floor_": C.floor, "ceil_": C.ceil,
+          "round_": C.round, "trunc_": C.trunc}
 
-_METHODS = dict(add_=add_, sub_=sub_, mul_=mul_, div_=div_, pow_=pow_, clamp_=clamp_,
+def _shape_(name, fn):
+    """In-place shape ops (``squeeze_``, ``unsqueeze_``, ``t_``, ``transpose_``): ``self``
+    becomes the reshaped view of its own storage, as in PyTorch."""
+    def method(self, *args, **kwargs):
+        if _needs_graph(self, ()):
+            if self._requires_grad and self._creator is None:
+                raise RuntimeError(
+                    f"{name}: a leaf Variable that requires grad is being used in an in-place "
+                    "operation; use the out-of-place op or work inside `lamina.no_grad()`")
+            old = _new(Tensor)
+            old.array, old._version = self.array, self._version
+            old._creator, old._out_idx = self._creator, self._out_idx
+            old._requires_grad = self._requires_grad
+            r = fn(old, *args, **kwargs)
+            self._creator, self._out_idx = r._creator, r._out_idx
+        else:
+            with no_grad():
+                r = fn(self, *args, **kwargs)
+        bump(self)
+        self.array = r.array
+        return self
+    method.__name__ = name
+    method.__doc__ = f"In place ``{name[:-1]}`` (``self`` becomes the view). Returns self."
+    return method
+
+
+def apply_(self, callable):
+    """``torch.Tensor.apply_``: replace each element by ``callable(element)`` (a Python loop:
+    for small tensors and tests, as in PyTorch; no gradient). Returns self."""
+    xp = B.get_array_module(self.array)
+    res = B.np.vectorize(callable, otypes=[self.array.dtype])(B.to_host(self.array)) \
+        if self.array.size else self.array
+    return apply_inplace(self, "apply_", lambda x: Tensor(xp.asarray(res)))
+
+
+_METHODS = dict(add_=add_, apply_=apply_, sub_=sub_, mul_=mul_, div_=div_, pow_=pow_, clamp_=clamp_,
                 clip_=clamp_, copy_=copy_, fill_=fill_, zero_=zero_, normal_=normal_,
                 uniform_=uniform_, masked_fill_=masked_fill_, addcmul_=addcmul_,
                 addcdiv_=addcdiv_, lerp_=lerp_,
@@ -222,5 +259,8 @@ _METHODS = dict(add_=add_, sub_=sub_, mul_=mul_, div_=div_, pow_=pow_, clamp_=cl
                 __ipow__=lambda self, o: apply_inplace(self, "**=", M.pow, o),
                 __imatmul__=lambda self, o: apply_inplace(self, "@=", M.matmul, o))
 _METHODS.update({k: _unary_(k, f) for k, f in _UNARY.items()})
+_METHODS.update({k: _shape_(k, f) for k, f in {
+    "squeeze_": _S.squeeze, "unsqueeze_": _S.unsqueeze, "t_": lambda x: _S.transpose(x),
+    "transpose_": _S.transpose}.items()})
 for _k, _f in _METHODS.items():
     setattr(Tensor, _k, _f)

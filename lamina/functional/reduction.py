@@ -490,3 +490,8 @@ def count_nonzero(x, dim=None, *, axis=None):
 register_methods(sum=sum, mean=mean, var=var, std=std, max=max, min=min, amax=amax, amin=amin,
                  argmax=argmax, argmin=argmin, logsumexp=logsumexp, prod=prod, norm=norm,
                  cumsum=cumsum, all=all, any=any, count_nonzero=count_nonzero)
+
+# integer inputs reduce in the default float dtype (torch refuses mean/var of an int tensor;
+# lamina gives float32, the answer a NumPy user expects, in PyTorch's default dtype)
+for _op in (Mean, Var, LogSumExp, Norm2):
+    _op.float_op = True

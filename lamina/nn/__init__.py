@@ -3,7 +3,8 @@
 from . import functional  # noqa: F401  (lamina.nn.functional is lamina.functional)
 from . import init  # noqa: F401
 from .module import Module, Parameter  # noqa: F401
-from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .containers import (ModuleDict, ModuleList, ParameterDict, ParameterList,  # noqa: F401
+                         Sequential)
 from .layers import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
@@ -14,6 +15,8 @@ from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
+from .losses_imbalance import *  # noqa: F401,F403
+from .missing import *  # noqa: F401,F403
 from .summary import summary  # noqa: F401
 from . import utils  # noqa: F401
 

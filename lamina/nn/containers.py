@@ -1,12 +1,14 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``,
+``ParameterDict``."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
+from ..autograd.tensor import Parameter, Tensor
 from .module import Module
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 class Sequential(Module):
@@ -113,3 +115,80 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+
+class ParameterList(Module):
+    """A list of Parameters registered as ``"0"``, ``"1"``... (``torch.nn.ParameterList``):
+    they appear in ``parameters()``, ``state_dict()`` and move with ``.to()``. Plain Tensors
+    and arrays are wrapped into Parameters on insertion."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    @staticmethod
+    def _param(value):
+        if isinstance(value, Parameter):
+            return value
+        if isinstance(value, Tensor):
+            return Parameter(value.array)
+        return Parameter(value)
+
+    def append(self, value) -> "ParameterList":
+        self.register_parameter(str(len(self._parameters)), self._param(value))
+        return self
+
+    def extend(self, values) -> "ParameterList":
+        for v in values:
+            self.append(v)
+        return self
+
+    def __getitem__(self, idx):
+        vals = list(self._parameters.values())
+        if isinstance(idx, slice):
+            return ParameterList(vals[idx])
+        return vals[idx]
+
+    def __setitem__(self, idx: int, value) -> None:
+        key = list(self._parameters.keys())[idx]
+        self.register_parameter(key, self._param(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+
+class ParameterDict(Module):
+    """A dict of Parameters registered under their keys (``torch.nn.ParameterDict``)."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        for k, v in (parameters or {}).items():
+            self[k] = v
+
+    def __getitem__(self, key: str):
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self.register_parameter(key, ParameterList._param(value))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()

@@ -258,8 +258,8 @@ class Dropout2d(Dropout):
     ``p``, the rest scaled by ``1 / (1 - p)``.
 
     As in PyTorch 2.13, a 3-D input is read as (N, C, L) (channel-wise 1-D dropout) and a 2-D
-    input as (N, C) (element-wise dropout), each with torch's ``UserWarning``; the functional
-    ``F.dropout2d`` reads 3-D input as unbatched (C, H, W).
+    input as (N, C) (element-wise dropout), each with torch's ``UserWarning`` (as
+    ``F.dropout2d`` does for 3-D input).
     """
 
     _fn = staticmethod(F.dropout2d)

@@ -24,7 +24,7 @@ from .lbfgs import LBFGS
 from .lr_finder import LRFinderResult, lr_finder
 from .multi import MultiOptimizer
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
-                           CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR,
+                           CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR, LinearLR,
                            LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR, PolynomialLR,
                            ReduceLROnPlateau, SequentialLR, StepLR)
 from .nadam import NAdam, nadam_step
@@ -39,6 +39,6 @@ __all__ = [
     "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "lr_finder", "LRFinderResult",
     "lr_scheduler", "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
     "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
-    "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "ChainedScheduler",
+    "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR", "ChainedScheduler",
     "ReduceLROnPlateau",
 ]

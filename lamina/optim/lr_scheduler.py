@@ -22,8 +22,8 @@ from bisect import bisect_right
 from ._lr_base import LRScheduler, group_values
 from .optimizer import check_hparam
 
-__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
-           "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
+__all__ = ["LRScheduler", "CyclicLR", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
+           "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
            "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "ChainedScheduler",
            "ReduceLROnPlateau"]
 
@@ -286,3 +286,4 @@ class CosineAnnealingLR(LRScheduler):
 
 from ._lr_compose import ChainedScheduler, ReduceLROnPlateau, SequentialLR  # noqa: E402
 from ._lr_cycle import CosineAnnealingWarmRestarts, OneCycleLR  # noqa: E402
+from ._lr_cyclic import CyclicLR  # noqa: E402

@@ -29,19 +29,7 @@ REDUCE = {n: (getattr(F, n), getattr(torch, n), k)
                        ("logsumexp", "f"), ("prod", "fi")]}
 
 # Deliberate (or not yet fixed) differences: (op, what) -> reason
-ALLOW = {
-    ("*", "int-dtype"): "PENDING: integer inputs through float ops give float64 in lamina, "
-                        "the default dtype (float32) in torch (dtype-promotion item, not fixed)",
-    ("*", "dtype"): "PENDING: a 0-d float64 tensor meeting a float32 tensor gives float64 in "
-                    "lamina (NumPy's rule); torch treats 0-d tensors as scalars (float32)",
-    ("sign", "value"): "PENDING: sign(NaN) is NaN in lamina (NumPy), 0 in torch",
-    ("abs", "grad0"): "PENDING: abs' gradient at NaN is NaN in lamina, 0 in torch",
-    ("div", "grad1"): "PENDING: float32 d/db (a/b) differs beyond 1e-4 on some draws; not triaged",
-    ("maximum", "grad0"): "PENDING: mixed float32/float64 0-d operands: lamina computes in "
-                          "float32 (sees a tie, splits 0.5/0.5), torch promotes to float64",
-    ("maximum", "grad1"): "PENDING: as maximum grad0",
-    ("minimum", "grad0"): "PENDING: as maximum grad0",
-    ("minimum", "grad1"): "PENDING: as maximum grad0",
+ALLOW = {  # (op, what) -> why lamina deliberately differs; empty: every draw matches torch
 }
 
 
