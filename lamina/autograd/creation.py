@@ -42,6 +42,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     """
     if isinstance(data, Tensor):
         data = data.array
+    if isinstance(data, np.generic):  # np.float64(1.0) keeps float64, as in torch
+        data = np.asarray(data)
     if isinstance(data, B.ndarray_types):
         arr = data.astype(dtype) if dtype is not None else data.copy()
     else:

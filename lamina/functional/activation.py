@@ -171,7 +171,10 @@ class Hardtanh(Function):
 
     def forward(self, x):
         self.saved = (x,)
-        y = self.xp.clip(x + self.shift if self.shift else x, self.lo, self.hi)
+        lo, hi = self.lo, self.hi
+        if x.dtype.kind in "iu" and not self.shift and self.scale == 1:
+            lo, hi = int(lo), int(hi)  # hardtanh / relu6 keep an integer dtype, as torch
+        y = self.xp.clip(x + self.shift if self.shift else x, lo, hi)
         return y * self.scale if self.scale != 1 else y
 
     def backward(self, gy):

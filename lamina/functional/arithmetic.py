@@ -387,7 +387,10 @@ class Sign(Function):
 
 
 def sign(a):
-    """-1, 0 or 1 elementwise; its gradient is 0 everywhere (PyTorch's convention)."""
+    """-1, 0 or 1 elementwise; its gradient is 0 everywhere (PyTorch's convention); a bool
+    tensor is its own sign."""
+    if isinstance(a, Tensor) and a.array.dtype.kind == "b":
+        return Tensor(a.array.copy())
     return apply1(Sign, a)
 
 
@@ -422,7 +425,9 @@ def rsqrt(a):
 
 
 def square(a):
-    """``a * a``."""
+    """``a * a`` (a bool tensor squares to int64, as in torch)."""
+    if isinstance(a, Tensor) and a.array.dtype.kind == "b":
+        return Tensor(a.array.astype(B.np.int64))
     return apply1(Square, a)
 
 

@@ -117,7 +117,14 @@ def dropout2d(x, p=0.5, training=True, inplace=False):
     Returns:
         Tensor: same shape; kept channels scaled by ``1 / (1 - p)``.
     """
-    if unwrap(x).ndim == 3:
+    nd = unwrap(x).ndim
+    if nd == 2:  # torch 2.13: (C, L) read as one unbatched sample: whole rows dropped
+        import warnings
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release (as PyTorch 2.13); use "
+                      "dropout1d for (C, L) input.", UserWarning, stacklevel=2)
+        return feature_dropout(x, p, training, 1, "dropout2d")
+    if nd == 3:
         import warnings
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
                       "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "

@@ -441,6 +441,8 @@ def argsort(x, dim=-1, descending=False, stable=False):
     """Indices that sort ``x`` along ``dim`` (int64; a stable sort is always used)."""
     a = unwrap(x)
     xp = B.get_array_module(a)
+    if a.ndim == 0:  # torch: the 0-d index 0
+        return Tensor(xp.zeros((), _np.int64))
     key, flip = _order_key(a, descending)
     idx = xp.argsort(key, axis=dim, kind="stable")
     return Tensor((xp.flip(idx, dim) if flip else idx).astype(_np.int64, copy=False))

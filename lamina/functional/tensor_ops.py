@@ -216,16 +216,23 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(out)
 
 
-def repeat_interleave(x, repeats, dim=None, *, output_size=None):
+def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
     """``torch.repeat_interleave``: repeat each element ``repeats`` times along ``dim``.
 
     Args:
-        x (Tensor): input. repeats (int or 1-D integer Tensor): per element counts.
+        x (Tensor): input. repeats (int or 1-D integer Tensor): per element counts; None
+            (torch's one-argument form) reads ``x`` itself as the counts of 0, 1, 2...
         dim (int or None): Default None (the flattened input).
 
     Returns:
         Tensor: gradients summed back over the copies.
     """
+    if repeats is None:
+        counts = _np.asarray(unwrap(x))
+        if counts.ndim > 1 or counts.dtype.kind not in "iu":
+            raise op_error("repeat_interleave", "a 1-D integer tensor of counts when repeats "
+                           "is not given", f"{counts.dtype} of shape {counts.shape}")
+        return Tensor(_np.repeat(_np.arange(counts.size), counts.reshape(-1)).astype(counts.dtype))
     if dim is None:
         x, dim = reshape(x, -1), 0
     n = unwrap(x).shape[dim]

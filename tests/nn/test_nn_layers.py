@@ -160,8 +160,11 @@ def test_dropout2d_channelwise():
         y3 = F.dropout2d(L.ones(8, 4, 40), 0.5).numpy()
     assert (y3.min(-1) == y3.max(-1)).all()  # whole (n, c) rows dropped or kept
     assert 0 < (y3[..., 0] == 0).mean() < 1
+    with pytest.warns(UserWarning, match="2-D input"):  # torch 2.13: whole rows of (C, L)
+        y2 = F.dropout2d(L.ones(6, 50), 0.5).numpy()
+    assert (y2.min(-1) == y2.max(-1)).all()
     with pytest.raises(ValueError, match="dropout2d"):
-        F.dropout2d(L.ones(4, 4), 0.5)
+        F.dropout2d(L.ones(4), 0.5)
     y1 = nn.Dropout1d(0.5)(L.ones(4, 16, 10)).numpy()
     assert (y1.min(-1) == y1.max(-1)).all()
 
