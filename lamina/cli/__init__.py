@@ -26,11 +26,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config value, e.g. --set optim.lr=0.01 (repeatable)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="data-parallel training on N ranks (starts mpiexec -n N itself)")
     t.add_argument("--print-config", action="store_true",
                    help="print the resolved config (TOML, after --set and defaults) and exit")
     e = sub.add_parser("evaluate", help="metrics of a finished run on its test data")
     e.add_argument("run_dir")
     e.add_argument("--data", help="labelled .csv (config's target column) or .npz (x, y)")
+    e.add_argument("--calibrate", action="store_true",
+                   help="fit temperature scaling on the run's validation split and write "
+                        "before/after ECE and reliability diagrams (as `lamina calibrate`)")
     pr = sub.add_parser("predict", help="predictions of a finished run for new inputs")
     pr.add_argument("run_dir")
     pr.add_argument("input", help=".csv or .npy of samples")
@@ -72,7 +77,17 @@ def main(argv=None) -> int:
             print(dumps_toml(cfg), end="")
         elif args.cmd == "train":
             from .commands import train
-            train(args.config, args.set, resume=args.resume, verbose=0 if args.quiet else 1)
+            train(args.config, args.set, resume=args.resume, verbose=0 if args.quiet else 1,
+                  nproc=args.nproc)
+        elif args.cmd == "evaluate" and args.calibrate:
+            if args.data:
+                raise ConfigError("evaluate: --calibrate uses the run's own validation and "
+                                  "test splits; drop --data")
+            from argparse import Namespace
+
+            from .cmd_uncertainty import run as calibrate_run
+            return calibrate_run(Namespace(run_dir=args.run_dir, method="temperature", bins=15,
+                                           out=None))
         elif args.cmd == "evaluate":
             from .runs import evaluate
             evaluate(args.run_dir, args.data)

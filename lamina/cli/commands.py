@@ -54,8 +54,12 @@ def _test_metrics(rd, out) -> dict:
         res = {"accuracy": float(metrics.accuracy(rd.y_test, pred)),
                "f1_macro": float(metrics.f1_score(rd.y_test, pred, average="macro")),
                "confusion_matrix": metrics.confusion_matrix(rd.y_test, pred).tolist()}
+        p = _softmax(out)
         if rd.n_out == 2:
-            res["roc_auc"] = float(metrics.roc_auc(rd.y_test, _softmax(out)[:, 1]))
+            res["roc_auc"] = float(metrics.roc_auc(rd.y_test, p[:, 1]))
+        res["ece"] = float(metrics.expected_calibration_error(p, rd.y_test))
+        res["nll"] = float(metrics.negative_log_likelihood(p, rd.y_test))
+        res["brier"] = float(metrics.brier_score(p, rd.y_test))
         return res
     pred = rd.y_scaler.inverse_transform(out) if rd.y_scaler is not None else out
     y = np.asarray(rd.y_test)
@@ -68,6 +72,9 @@ def _report(res: dict, task: str) -> list:
         lines = [f"test accuracy {res['accuracy']:.3f}", f"macro F1 {res['f1_macro']:.3f}"]
         if "roc_auc" in res:
             lines.append(f"ROC-AUC {res['roc_auc']:.3f}")
+        if "ece" in res:
+            lines.append(f"calibration: ECE {100 * res['ece']:.2f}%, NLL {res['nll']:.4f}, "
+                         f"Brier {res['brier']:.4f}")
         return lines
     return [f"test MSE {res['mse']:.4g}", f"test MAE {res['mae']:.4g}", f"test R2 {res['r2']:.3f}"]
 
@@ -90,8 +97,25 @@ def _scalers_state(rd) -> dict:
     return out
 
 
-def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
-    """``lamina train``: train, evaluate on the test part, write the run directory."""
+def _adversarial_step(cfg, rd):
+    """The ``[adversarial]`` section as a ``lamina.robust`` training step (None: plain)."""
+    a = cfg.get("adversarial")
+    if not a or rd.task != "classification":
+        return None
+    from ..robust import adversarial_training
+    x = np.asarray(rd.x_train)
+    return adversarial_training(a.get("method", "pgd"), eps=a.get("eps", 0.1),
+                                alpha=a.get("alpha"), steps=a.get("steps", 10),
+                                beta=a.get("beta", 6.0), clip_min=float(x.min()),
+                                clip_max=float(x.max()))
+
+
+def train(config_path=None, sets=(), resume=None, verbose=1, extra_callbacks=(),
+          nproc=1) -> Path:
+    """``lamina train``: train, evaluate on the test part, write the run directory.
+
+    ``extra_callbacks`` are appended to the run's callbacks (``lamina tune`` reports each
+    epoch's validation metric to its trial through one)."""
     if resume is not None:
         run_dir = Path(resume)
         if not (run_dir / "config.toml").exists():
@@ -114,6 +138,9 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
                               "start a new run with the longer train.epochs instead")
     else:
         cfg = validate(apply_overrides(load_config(config_path), list(sets)))
+    from .cmd_distributed import train_distributed, wants_distributed
+    if wants_distributed(cfg, nproc):  # --nproc N, a [distributed] section or under mpiexec
+        return train_distributed(cfg, config_path, sets, resume, verbose, nproc)
     rd = prepare_data(cfg)
     B.manual_seed(cfg["train"]["seed"])  # fixes init, shuffling seed, dropout, augmentation
     model = build_model(cfg["model"], rd.input_shape, rd.n_out)
@@ -124,7 +151,8 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
     metric = ["accuracy"] if rd.task == "classification" else ["mae"]
     trainer = Trainer(model, opt, _loss(rd.task), metrics=metric, scheduler=sched,
                       scheduler_interval="step" if per_batch else "epoch",
-                      grad_clip=cfg["train"].get("grad_clip", 0.0) or None)
+                      grad_clip=cfg["train"].get("grad_clip", 0.0) or None,
+                      step_fn=_adversarial_step(cfg, rd))
     start = 0
     if resume is not None:
         # the trainer restores model, optimizer, schedule, RNG, loader order and callbacks
@@ -144,6 +172,9 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
     if cfg["train"].get("tensorboard"):
         from ..train.callbacks import TensorBoard
         callbacks.append(TensorBoard(str(run_dir / "tensorboard")))
+    callbacks.extend(extra_callbacks)
+    from .cmd_fairness import after_train, privatize
+    train_loader = privatize(cfg, trainer, train_loader, callbacks)  # [privacy]: DP-SGD
     if start < epochs:
         _fit(trainer, run_dir, train_loader, epochs, val_loader, callbacks, verbose)
     if resume is not None and sets:  # extended epochs: remember them in the run's config
@@ -151,6 +182,7 @@ def train(config_path=None, sets=(), resume=None, verbose=1) -> Path:
     out = _predict(model, rd.x_test)
     res = _test_metrics(rd, out)
     _write_outputs(run_dir, cfg, rd, model, trainer.history.history, res)
+    after_train(run_dir, cfg, trainer)  # privacy.json; [fairness] audit + model card
     for line in _report(res, rd.task):
         print(line)
     print(f"run written to {run_dir}")

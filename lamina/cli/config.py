@@ -35,7 +35,7 @@ _NUM = (int, float)
 # section -> key -> accepted python types; "layers" entries are checked by the model builder
 SCHEMA = {
     "": {"name": str, "data": dict, "model": dict, "optim": dict, "schedule": dict,
-         "train": dict},
+         "train": dict, "distributed": dict},
     "data": {"dataset": str, "csv": str, "target": str, "task": str, "test_size": _NUM,
              "val_size": _NUM, "batch_size": int, "standardize": bool, "minmax": bool,
              "augment": list, "window": int, "horizon": int, "categorical": list,
@@ -51,10 +51,39 @@ SCHEMA = {
     "train": {"epochs": int, "seed": int, "early_stopping": int, "tensorboard": bool,
               "out_dir": str, "grad_clip": _NUM},
 }
+# [distributed]: data-parallel `lamina train` (values checked in cli/cmd_distributed.py)
+SCHEMA["distributed"] = {"backend": str, "bucket_mb": _NUM, "mode": str, "lr_scaling": str,
+                         "warmup_epochs": int, "timeout": _NUM, "pipeline_stages": int,
+                         "nproc": int}
+# [adversarial]: adversarial training in `lamina train` (lamina.robust.adversarial_training)
+SCHEMA["adversarial"] = {"method": str, "eps": _NUM, "steps": int, "alpha": _NUM, "beta": _NUM}
+SCHEMA[""]["adversarial"] = dict
+ADVERSARIAL_METHODS = ("pgd", "fast", "trades")
+
+
+def _check_adversarial(a) -> None:
+    if a is None:
+        return
+    if a.get("method", "pgd") not in ADVERSARIAL_METHODS:
+        raise ConfigError(f"config: adversarial.method {a['method']!r} is not one of "
+                          f"{ADVERSARIAL_METHODS}")
+    if not a.get("eps", 0.1) > 0 or a.get("steps", 10) < 1:
+        raise ConfigError(f"config: [adversarial] needs eps > 0 and steps >= 1, got "
+                          f"eps={a.get('eps')}, steps={a.get('steps')}")
+
+
+# [fairness] / [privacy]: audited and DP-SGD `lamina train` runs (values checked in
+# cli/cmd_fairness.py)
+SCHEMA["fairness"] = {"sensitive": str, "mitigation": str, "strength": _NUM,
+                      "intended_use": str}
+SCHEMA["privacy"] = {"epsilon": _NUM, "delta": _NUM, "max_grad_norm": _NUM,
+                     "noise_multiplier": _NUM}
+SCHEMA[""].update(fairness=dict, privacy=dict)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "nadam")
 SCHEDULES = ("none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",
              "warmup_cosine")
 AUGMENTS = ("shift", "flip", "rotate", "noise")
+TASKS = ("classification", "regression")
 
 
 def _suggest(key, valid) -> str:
@@ -96,7 +125,9 @@ def load_config(path: str | None) -> dict:
         base["data"].pop("dataset", None)
     if "schedule" in user:
         base["schedule"] = {}
-    return _merge(base, user)
+    cfg = _merge(base, user)
+    _tabular_default_model(cfg)
+    return cfg
 
 
 def _parse_value(text: str):
@@ -120,7 +151,18 @@ def apply_overrides(cfg: dict, sets: list[str]) -> dict:
                 node[p] = {}
             node = node[p]
         node[parts[-1]] = _parse_value(text.strip())
+        if parts[:1] == ["data"] and len(parts) == 2 and parts[1] in ("csv", "dataset"):
+            # an explicit data source replaces the other one (--set data.csv=... on the
+            # default digits config trains on the CSV)
+            cfg["data"].pop("dataset" if parts[1] == "csv" else "csv", None)
+            _tabular_default_model(cfg)
     return cfg
+
+
+def _tabular_default_model(cfg: dict) -> None:
+    """A CSV run still on the default model (a CNN for images) gets the MLP instead."""
+    if "csv" in cfg.get("data", {}) and cfg.get("model") == DEFAULT["model"]:
+        cfg["model"] = {"name": "mlp"}
 
 
 def _check_type(where: str, value, typ) -> None:
@@ -139,7 +181,7 @@ def validate(cfg: dict) -> dict:
         if key not in SCHEMA[""]:
             raise ConfigError(f"config: unknown top-level key {key!r}" + _suggest(key, SCHEMA[""]))
         _check_type(key, value, SCHEMA[""][key])
-    for section in ("data", "model", "optim", "schedule", "train"):
+    for section in [k for k in SCHEMA if k and k in cfg]:
         for key, value in cfg.get(section, {}).items():
             valid = SCHEMA[section]
             if key not in valid:
@@ -151,6 +193,9 @@ def validate(cfg: dict) -> dict:
                           "(see `lamina datasets` for names)")
     if "csv" in d and "target" not in d:
         raise ConfigError("config: data.csv needs data.target = COLUMN (the label column)")
+    if "task" in d and d["task"] not in TASKS:
+        raise ConfigError(f"config: data.task {d['task']!r} is not one of {TASKS} (default: "
+                          "classification for integer or text labels, else regression)")
     for k in ("test_size", "val_size"):
         if k in d and not 0 <= d[k] < 1:
             raise ConfigError(f"config: data.{k} must be in [0, 1), got {d[k]}")
@@ -174,6 +219,7 @@ def validate(cfg: dict) -> dict:
     for i, layer in enumerate(m.get("layers", [])):
         if not isinstance(layer, dict) or "type" not in layer:
             raise ConfigError(f"config: model.layers[{i}] must be a table with a type = ... key")
+    _check_adversarial(cfg.get("adversarial"))
     return cfg
 
 

@@ -199,10 +199,18 @@ def evaluate(run_dir, data_path=None) -> dict:
 
 
 def predict(run_dir, input_path, output=None):
-    """``lamina predict RUN input.csv|.npy [-o out.csv]``: one row per sample."""
-    model, cfg, arch = load_run(run_dir)
-    x, how = _read_inputs(input_path, arch)
-    out = _predict(model, x)
+    """``lamina predict RUN input.csv|.npy [-o out.csv]``: one row per sample. ``RUN`` may
+    also be a ``.onnx`` file written by ``lamina export``: it runs in ONNX Runtime, with the
+    run's preprocessing read from the file's metadata."""
+    if str(run_dir).endswith(".onnx"):
+        arch = _onnx_arch(run_dir)
+        x, how = _read_inputs(input_path, arch)
+        from ..deploy import ort_predict
+        out = np.asarray(ort_predict(str(run_dir), x), dtype=np.float64)
+    else:
+        model, cfg, arch = load_run(run_dir)
+        x, how = _read_inputs(input_path, arch)
+        out = _predict(model, x)
     if arch["task"] == "classification":
         prob = _softmax(out)
         names = arch.get("class_names") or list(range(arch["n_out"]))
@@ -224,6 +232,18 @@ def predict(run_dir, input_path, output=None):
     else:
         print(text, end="")
     return rows
+
+
+def _onnx_arch(path) -> dict:
+    """The ``model.json`` that ``lamina export`` stores in an ONNX file's metadata."""
+    if not Path(path).is_file():
+        raise ConfigError(f"predict: {path} not found")
+    from ..deploy.report import onnx_metadata
+    meta = onnx_metadata(str(path))
+    if "lamina.arch" not in meta:
+        raise ConfigError(f"predict: {path} carries no lamina metadata (task, classes, "
+                          "preprocessing); export it with `lamina export RUN_DIR -o FILE.onnx`")
+    return json.loads(meta["lamina.arch"])
 
 
 def _flops(module, inp, out) -> int:

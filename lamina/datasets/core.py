@@ -158,6 +158,9 @@ def load(name: str, test_size=0.2, seed=0, flatten=None, normalize=True, window=
     check(0 < test_size < 1, f"load({name!r})", "0 < test_size < 1", repr(test_size))
     spec = SPECS[name]
     require(name)  # a clear ImportError even when an earlier call cached the data
+    if spec.get("loader") == "hmda":  # its own documented preprocessing (lamina/datasets/hmda.py)
+        from .hmda import load_hmda
+        return load_hmda(test_size=test_size, seed=seed, normalize=normalize)
     d = raw(name)
     scaler, series, time, split_index, feature_names = None, None, None, None, None
     if spec["task"] == "forecasting":

