@@ -1,4 +1,9 @@
-"""Run every benchmark: ``python -m benchmarks [name ...]`` (names: core, cnn, lstm)."""
+"""Run benchmarks: ``python -m benchmarks [name ...]``.
+
+With no name, the engine's table (core, cnn, lstm: what ``./dev bench`` prints, ~10 minutes);
+the application packages' side-by-side benchmarks (explain, robust, uncertainty, privacy,
+deploy, distributed, rl) run by name, or all of them with ``all``.
+"""
 
 import importlib
 import pkgutil
@@ -10,7 +15,8 @@ def main(argv=None):
     import benchmarks
     names = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules(benchmarks.__path__)
                    if m.name.startswith("bench_"))
-    chosen = argv or names
+    default = [n for n in ("core", "cnn", "lstm") if n in names]
+    chosen = names if argv == ["all"] else (argv or default)
     for n in chosen:
         if n not in names:
             raise SystemExit(f"unknown benchmark {n!r}; choose from {names}")

@@ -7,38 +7,16 @@ import io
 import warnings
 from pathlib import Path
 
+from ..io.toml import dumps_toml
 from .space import apply_params
 
 __all__ = ["write_outputs", "to_toml", "trials_table", "pruned_epoch_savings"]
 
 
-def _fmt(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_fmt(x)}" for k, x in v.items()) + "}"
-    return repr(v) if isinstance(v, float) else str(v)
-
-
 def to_toml(cfg: dict) -> str:
-    """A run config (scalars, lists, one level of tables, arrays of tables) as TOML text."""
-    lines = [f"{k} = {_fmt(v)}" for k, v in cfg.items() if not isinstance(v, dict)]
-    for sec, body in cfg.items():
-        if not isinstance(body, dict):
-            continue
-        lines.append(f"\n[{sec}]")
-        tables = {k: v for k, v in body.items()
-                  if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)}
-        lines.extend(f"{k} = {_fmt(v)}" for k, v in body.items() if k not in tables)
-        for k, rows in tables.items():
-            for row in rows:
-                lines.append(f"\n[[{sec}.{k}]]")
-                lines.extend(f"{rk} = {_fmt(rv)}" for rk, rv in row.items())
-    return "\n".join(lines) + "\n"
+    """A run config (scalars, lists, one level of tables, arrays of tables) as TOML text
+    (:func:`lamina.io.toml.dumps_toml`)."""
+    return dumps_toml(cfg)
 
 
 def trials_table(study) -> list[dict]:
