@@ -17,6 +17,7 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd.function import Function
 from ..errors import op_error
+from ..functional.normalization import normalize_affine, update_running_stats
 from ..nn.normalization import _BatchNorm
 from . import comm
 
@@ -43,17 +44,10 @@ class _SyncBN(Function):
         comm.all_reduce(sq)
         var = xp.asarray(sq / N).reshape(cshape)
         inv_std = 1.0 / xp.sqrt(var + self.eps)
-        rm, rv, m = self.running_mean, self.running_var, self.momentum
-        if rm is not None:
-            rm[...] = (1.0 - m) * rm + m * mean.reshape(-1).astype(rm.dtype, copy=False)
-            unbiased = var.reshape(-1) * (N / max(N - 1.0, 1.0))
-            rv[...] = (1.0 - m) * rv + m * unbiased.astype(rv.dtype, copy=False)
-        x_hat = xc * inv_std
-        y = x_hat
-        if weight is not None:
-            y = y * weight.reshape(cshape)
-        if bias is not None:
-            y = y + bias.reshape(cshape)
+        if self.running_mean is not None:
+            update_running_stats(self.running_mean, self.running_var, self.momentum, mean, var,
+                                 N / max(N - 1.0, 1.0))
+        x_hat, y = normalize_affine(xc, inv_std, weight, bias, cshape)
         self.saved = (x_hat, inv_std, weight)
         self.axes, self.cshape, self.n_local, self.N = axes, cshape, n_local, N
         return y

@@ -29,13 +29,16 @@ def _pair(a, b):
     return x, y
 
 
-def _cmp(name, ufunc_name):
+def _cmp(name, ufunc_name, doc=None):
+    """A no-gradient binary op: operands promoted as torch does, then NumPy's ``ufunc_name``
+    (division by zero gives inf/nan without a warning, as in torch)."""
     def op(a, b):
         x, y = _pair(a, b)
         xp = B.get_array_module(x, y)
-        return Tensor(getattr(xp, ufunc_name)(x, y))
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return Tensor(xp.asarray(getattr(xp, ufunc_name)(x, y)))
     op.__name__ = name
-    op.__doc__ = f"Elementwise ``{ufunc_name}`` (bool result, no gradient)."
+    op.__doc__ = doc or f"Elementwise ``{ufunc_name}`` (bool result, no gradient)."
     return op
 
 
@@ -75,34 +78,16 @@ round = _unary_nograd("round", "round")
 
 
 trunc = _unary_nograd("trunc", "trunc")
-bitwise_and = _cmp("bitwise_and", "bitwise_and")
-bitwise_or = _cmp("bitwise_or", "bitwise_or")
-bitwise_xor = _cmp("bitwise_xor", "bitwise_xor")
+bitwise_and = _cmp("bitwise_and", "bitwise_and", "Elementwise bitwise and (integers, bools).")
+bitwise_or = _cmp("bitwise_or", "bitwise_or", "Elementwise bitwise or (integers, bools).")
+bitwise_xor = _cmp("bitwise_xor", "bitwise_xor", "Elementwise bitwise xor (integers, bools).")
 bitwise_not = _unary_nograd("bitwise_not", "invert")
-
-
-def floor_divide(a, b):
-    """``a // b`` rounded down (``torch.floor_divide``; integers stay integer, no gradient)."""
-    x, y = _pair(a, b)
-    xp = B.get_array_module(x, y)
-    with xp.errstate(divide="ignore", invalid="ignore"):
-        return Tensor(xp.asarray(xp.floor_divide(x, y)))
-
-
-def remainder(a, b):
-    """``a % b`` with the sign of ``b`` (Python's and ``torch.remainder``'s rule)."""
-    x, y = _pair(a, b)
-    xp = B.get_array_module(x, y)
-    with xp.errstate(divide="ignore", invalid="ignore"):
-        return Tensor(xp.asarray(xp.remainder(x, y)))
-
-
-def fmod(a, b):
-    """C's ``fmod``: the remainder with the sign of ``a`` (``torch.fmod``)."""
-    x, y = _pair(a, b)
-    xp = B.get_array_module(x, y)
-    with xp.errstate(divide="ignore", invalid="ignore"):
-        return Tensor(xp.asarray(xp.fmod(x, y)))
+floor_divide = _cmp("floor_divide", "floor_divide", "``a // b`` rounded down "
+                    "(``torch.floor_divide``; integers stay integer, no gradient).")
+remainder = _cmp("remainder", "remainder", "``a % b`` with the sign of ``b`` (Python's and "
+                 "``torch.remainder``'s rule; no gradient).")
+fmod = _cmp("fmod", "fmod", "C's ``fmod``: the remainder with the sign of ``a`` "
+            "(``torch.fmod``; no gradient).")
 
 
 def _logic_or_bits(logical, bitwise):

@@ -34,6 +34,29 @@ def _channel_shape(ndim):
     return (1, -1) + (1,) * (ndim - 2)
 
 
+def update_running_stats(rm, rv, momentum, mean, var, unbiased_factor) -> None:
+    """BatchNorm's running estimates, updated in place (either may be None): the batch mean,
+    and the batch variance times ``unbiased_factor`` (``n / (n - 1)``), as PyTorch."""
+    m = momentum
+    if rm is not None:
+        rm[...] = (1.0 - m) * rm + m * mean.reshape(-1).astype(rm.dtype, copy=False)
+    if rv is not None:
+        unbiased = var.reshape(-1) * unbiased_factor
+        rv[...] = (1.0 - m) * rv + m * unbiased.astype(rv.dtype, copy=False)
+
+
+def normalize_affine(xc, inv_std, weight, bias, cshape):
+    """``x_hat = xc * inv_std`` and ``y = x_hat * weight + bias`` (per channel, either may be
+    None). Returns ``(x_hat, y)``."""
+    x_hat = xc * inv_std
+    y = x_hat
+    if weight is not None:
+        y = y * weight.reshape(cshape)
+    if bias is not None:
+        y = y + bias.reshape(cshape)
+    return x_hat, y
+
+
 class BatchNorm(Function):
     def forward(self, x, weight, bias):
         xp = self.xp
@@ -45,24 +68,15 @@ class BatchNorm(Function):
             xc = x - mean
             var = (xc * xc).mean(axis=axes, keepdims=True)
             inv_std = 1.0 / xp.sqrt(var + self.eps)
-            rm, rv, m = self.running_mean, self.running_var, self.momentum
-            if rm is not None:
-                rm[...] = (1.0 - m) * rm + m * mean.reshape(-1).astype(rm.dtype, copy=False)
-            if rv is not None:
-                unbiased = var.reshape(-1) * (n / (n - 1))
-                rv[...] = (1.0 - m) * rv + m * unbiased.astype(rv.dtype, copy=False)
+            update_running_stats(self.running_mean, self.running_var, self.momentum, mean,
+                                 var, n / (n - 1))
         else:
             n = None
             mean = self.running_mean.astype(x.dtype, copy=False).reshape(cshape)
             xc = x - mean
             var = self.running_var.astype(x.dtype, copy=False).reshape(cshape)
             inv_std = 1.0 / xp.sqrt(var + self.eps)
-        x_hat = xc * inv_std
-        y = x_hat
-        if weight is not None:
-            y = y * weight.reshape(cshape)
-        if bias is not None:
-            y = y + bias.reshape(cshape)
+        x_hat, y = normalize_affine(xc, inv_std, weight, bias, cshape)
         self.saved = (x_hat, inv_std, weight)
         self.n, self.axes, self.cshape = n, axes, cshape
         return y

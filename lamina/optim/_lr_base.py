@@ -9,7 +9,7 @@ multiplicatively, and the values match ``torch.optim.lr_scheduler`` step by step
 from __future__ import annotations
 
 from ..errors import check
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_hparam
 
 __all__ = ["LRScheduler", "group_values", "format_param"]
 
@@ -112,3 +112,29 @@ class LRScheduler:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(last_epoch={getattr(self, 'last_epoch', None)}, "
                 f"lr={self.get_last_lr()})")
+
+
+def init_cycle_momentum(sched, name, optimizer, base_momentum, max_momentum, last_epoch):
+    """Momentum cycling shared by ``OneCycleLR`` and ``CyclicLR`` (PyTorch's rules): checks
+    that the optimizer has ``momentum`` or ``betas``, sets ``sched.use_beta1`` and, on a fresh
+    start, puts every group at its ``max_momentum``. Returns ``(base, max)`` per group."""
+    d = optimizer.defaults
+    check_hparam("momentum" in d or "betas" in d, name,
+                 "an optimizer with momentum or betas for cycle_momentum=True",
+                 type(optimizer).__name__)
+    sched.use_beta1 = "betas" in d
+    basem = format_param("base_momentum", optimizer, base_momentum)
+    maxm = format_param("max_momentum", optimizer, max_momentum)
+    if last_epoch == -1:
+        for mm, bm, group in zip(maxm, basem, optimizer.param_groups):
+            set_momentum(group, mm, sched.use_beta1)
+            group["max_momentum"], group["base_momentum"] = mm, bm
+    return basem, maxm
+
+
+def set_momentum(group: dict, m: float, use_beta1: bool) -> None:
+    """SGD's ``momentum`` or Adam's ``betas[0]`` of one param group."""
+    if use_beta1:
+        group["betas"] = (m, *group["betas"][1:])
+    else:
+        group["momentum"] = m

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 
-from ._lr_base import LRScheduler, format_param, group_values
+from ._lr_base import (LRScheduler, format_param, group_values, init_cycle_momentum,
+                       set_momentum)
 from .optimizer import Optimizer, check_hparam
 
 __all__ = ["CosineAnnealingWarmRestarts", "OneCycleLR"]
@@ -156,24 +157,11 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            d = optimizer.defaults
-            check_hparam("momentum" in d or "betas" in d, name,
-                         "an optimizer with momentum or betas for cycle_momentum=True",
-                         type(optimizer).__name__)
-            self.use_beta1 = "betas" in d
-            maxm = format_param("max_momentum", optimizer, max_momentum)
-            basem = format_param("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for mm, bm, group in zip(maxm, basem, optimizer.param_groups):
-                    self._set_momentum(group, mm)
-                    group["max_momentum"], group["base_momentum"] = mm, bm
+            init_cycle_momentum(self, name, optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
 
     def _set_momentum(self, group: dict, m: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (m, *group["betas"][1:])
-        else:
-            group["momentum"] = m
+        set_momentum(group, m, self.use_beta1)
 
     def get_lr(self) -> list:
         t = self.last_epoch

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ._lr_base import LRScheduler, format_param
+from ._lr_base import LRScheduler, format_param, init_cycle_momentum, set_momentum
 from .optimizer import Optimizer, check_hparam
 
 __all__ = ["CyclicLR"]
@@ -63,18 +63,8 @@ class CyclicLR(LRScheduler):
         self._custom = scale_fn
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            d = optimizer.defaults
-            check_hparam("momentum" in d or "betas" in d, name,
-                         "an optimizer with momentum or betas for cycle_momentum=True",
-                         type(optimizer).__name__)
-            self.use_beta1 = "betas" in d
-            self.base_momentums = format_param("base_momentum", optimizer, base_momentum)
-            self.max_momentums = format_param("max_momentum", optimizer, max_momentum)
-            if last_epoch == -1:
-                for mm, bm, group in zip(self.max_momentums, self.base_momentums,
-                                         optimizer.param_groups):
-                    self._set_momentum(group, mm)
-                    group["max_momentum"], group["base_momentum"] = mm, bm
+            self.base_momentums, self.max_momentums = init_cycle_momentum(
+                self, name, optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -87,12 +77,6 @@ class CyclicLR(LRScheduler):
         if self.mode == "triangular2":
             return 1 / (2.0 ** (x - 1))
         return self.gamma ** x
-
-    def _set_momentum(self, group: dict, m: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (m, *group["betas"][1:])
-        else:
-            group["momentum"] = m
 
     def get_lr(self) -> list:
         cycle = math.floor(1 + self.last_epoch / self.total_size)
@@ -107,5 +91,5 @@ class CyclicLR(LRScheduler):
         if self.cycle_momentum:
             for bm, mm, group in zip(self.base_momentums, self.max_momentums,
                                      self.optimizer.param_groups):
-                self._set_momentum(group, mm - (mm - bm) * scale * self.scale_fn(arg))
+                set_momentum(group, mm - (mm - bm) * scale * self.scale_fn(arg), self.use_beta1)
         return lrs
