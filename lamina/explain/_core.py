@@ -13,8 +13,8 @@ from ..nn.module import Module
 
 np = B.np
 
-__all__ = ["as_array", "forward_eval", "input_gradients", "target_seed", "frozen",
-           "expand_target", "format_baseline", "Attribution"]
+__all__ = ["as_array", "feature_groups", "forward_eval", "input_gradients", "target_seed",
+           "frozen", "expand_target", "format_baseline", "Attribution"]
 
 
 def as_array(x, dtype=None):
@@ -211,3 +211,15 @@ class Attribution:
         fs = forward_eval(self.forward_func, np.ascontiguousarray(start), target,
                           additional_forward_args)
         return a.reshape(a.shape[0], -1).sum(1) - (fe - fs)
+
+
+def feature_groups(x, feature_mask):
+    """Captum's ``feature_mask``: integer group ids broadcastable to one input sample (None:
+    every element its own group). Returns ``(mask, ids)``, mask shaped ``(1 or N, *sample)``."""
+    if feature_mask is None:
+        mask = np.arange(int(np.prod(x.shape[1:]))).reshape((1,) + x.shape[1:])
+    else:
+        mask = as_array(feature_mask).astype(np.int64)
+        if mask.ndim == x.ndim - 1:
+            mask = mask[None]
+    return mask, np.unique(mask)

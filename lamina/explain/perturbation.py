@@ -9,7 +9,8 @@ from __future__ import annotations
 from .. import backend as B
 from ..autograd import Tensor
 from ..errors import check
-from ._core import Attribution, as_array, expand_args, expand_target, forward_eval
+from ._core import (Attribution, as_array, expand_args, expand_target, feature_groups,
+                    forward_eval)
 
 np = B.np
 
@@ -70,13 +71,7 @@ class FeatureAblation(Attribution):
         """
         x = as_array(inputs)
         b = _baseline(baselines, x)
-        if feature_mask is None:
-            mask = np.arange(int(np.prod(x.shape[1:]))).reshape((1,) + x.shape[1:])
-        else:
-            mask = as_array(feature_mask).astype(np.int64)
-            if mask.ndim == x.ndim - 1:
-                mask = mask[None]
-        ids = np.unique(mask)
+        mask, ids = feature_groups(x, feature_mask)
         masks = mask[None] == ids.reshape((-1,) + (1,) * mask.ndim)
         diffs, _ = ablate(self.forward_func, x, masks, b, target, additional_forward_args,
                           perturbations_per_eval)

@@ -13,22 +13,14 @@ from math import factorial
 from .. import backend as B
 from ..autograd import Tensor
 from ..errors import check
-from ._core import Attribution, as_array, expand_args, expand_target, forward_eval
+from ._core import (Attribution, as_array, expand_args, expand_target, feature_groups,
+                    forward_eval)
 
 np = B.np
 
 __all__ = ["ShapleyValues", "ShapleyValueSampling", "KernelShap", "Lime", "coalition_values"]
 
 
-def _groups(x, feature_mask):
-    if feature_mask is None:
-        mask = np.arange(int(np.prod(x.shape[1:]))).reshape((1,) + x.shape[1:])
-    else:
-        mask = as_array(feature_mask).astype(np.int64)
-        if mask.ndim == x.ndim - 1:
-            mask = mask[None]
-    ids = np.unique(mask)
-    return mask, ids
 
 
 def _baseline(baselines, x):
@@ -101,7 +93,7 @@ class ShapleyValues(Attribution):
             sum to ``f(x) - f(baseline)`` (efficiency).
         """
         x = as_array(inputs)
-        mask, ids = _groups(x, feature_mask)
+        mask, ids = feature_groups(x, feature_mask)
         m = len(ids)
         check(m <= 16, "ShapleyValues", "at most 16 features (2^M model calls)",
               f"{m} features", "use ShapleyValueSampling or KernelShap")
@@ -140,7 +132,7 @@ class ShapleyValueSampling(Attribution):
             Tensor shaped as ``inputs``; efficiency holds exactly for every ordering.
         """
         x = as_array(inputs)
-        mask, ids = _groups(x, feature_mask)
+        mask, ids = feature_groups(x, feature_mask)
         m = len(ids)
         rng = B.rng()
         perms = np.stack([rng.permutation(m) for _ in range(int(n_samples))])
@@ -215,7 +207,7 @@ class Lime(Attribution):
             Tensor shaped as ``inputs`` (or ``(N, M)``).
         """
         x = as_array(inputs)
-        mask, ids = _groups(x, feature_mask)
+        mask, ids = feature_groups(x, feature_mask)
         m, n = len(ids), x.shape[0]
         b = _baseline(baselines, x)
         coal, w0 = self._sample(B.rng(), int(n_samples), m)
