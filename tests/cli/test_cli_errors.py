@@ -116,7 +116,10 @@ def test_ctrl_c_prints_resume_hint(tmp_path):
     cmd = [sys.executable, "-m", "lamina", "train", "--quiet", "--set", "train.epochs=100000",
            "--set", "train.early_stopping=0", "--set", "model.name=mlp",
            "--set", f'train.out_dir="{tmp_path}"']
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # a shell's background job starts with SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: give the child the default disposition a terminal gives
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline:  # wait for the first checkpoint
         if list(tmp_path.glob("*/checkpoint.safetensors")):
@@ -124,7 +127,11 @@ def test_ctrl_c_prints_resume_hint(tmp_path):
         time.sleep(0.2)
     assert p.poll() is None, "training ended before it could be interrupted"
     p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()  # never leave a 100000-epoch run behind
+        raise
     assert p.returncode == 130, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "interrupted after epoch" in err and "lamina train --resume" in err
