@@ -11,6 +11,13 @@ worker and prints:
 - the projection of efficiency to 8-256 ranks (ring all-reduce ``2 (p-1) alpha + 2 (p-1)/p n
   beta``, no overlap) from the measured compute time per step and the gradient bytes.
 
+``--overlap`` instead measures how much of DDP's gradient all-reduce hides behind the backward
+compute at 2 ranks (:func:`_overlap_times`): a deep MLP's forward + backward step under four
+schedules, alternated round by round: local only (``no_sync``, the compute alone); every bucket
+launched after the graph pass (the schedule before post-accumulate hooks); buckets launched during
+backward from the hooks with no ``MPI_Test`` calls, one per hook, and up to
+``ddp.PROGRESS_TESTS`` per hook (the default).
+
 ``--plot DIR`` also writes ``allreduce.png`` and ``scaling.png`` (the figures of
 ``docs/distributed.md``). On a 2-core machine two ranks share the cores that one rank's BLAS
 used, so the 2-rank figures measure contention as much as communication; they are reported as
@@ -91,9 +98,100 @@ def _step_rate(kind: str, batch: int, steps: int) -> dict:
             "samples_per_s": float(rate), "params": int(nparams)}
 
 
-def worker(out: str, quick: bool) -> None:
+OVERLAP_MODEL = (256, [1024] * 4, 10)  # MLP: 3.4 M float32 parameters, about 1 layer a bucket
+OVERLAP_BATCH, OVERLAP_BUCKET_MB = 64, 4.0
+
+
+def _overlap_times(rounds: int, steps: int) -> dict:
+    """Seconds per forward + backward step under each schedule (the median over ``rounds`` of
+    the slower rank's mean over ``steps``), and the time backward spent blocked in the final
+    wait for the buckets (``wait_s``)."""
+    import numpy as np
+
+    import lamina
+    from lamina import distributed as dist
+    from lamina import functional as F
+    from lamina.distributed.ddp import PROGRESS_TESTS
+    from lamina.models import MLP
+    lamina.manual_seed(0)
+    model = MLP(*OVERLAP_MODEL)
+    ddp = dist.DDP(model, bucket_cap_mb=OVERLAP_BUCKET_MB)
+    x = lamina.randn(OVERLAP_BATCH, OVERLAP_MODEL[0])
+    y = lamina.randint(0, OVERLAP_MODEL[2], (OVERLAP_BATCH,))
+
+    def backward():
+        F.cross_entropy(ddp(x), y).backward()
+
+    def local():
+        with ddp.no_sync():
+            backward()
+        object.__setattr__(ddp, "_count", 0)
+
+    def after_pass():  # graph pass first, then every bucket launched, as before the hooks
+        with ddp.no_sync():
+            backward()
+        for b in ddp.buckets:
+            for p in b.params:
+                ddp._ready(p)
+
+    def during(tests):
+        def run():
+            object.__setattr__(ddp, "_progress", tests)
+            backward()
+            object.__setattr__(ddp, "_progress", PROGRESS_TESTS)
+        return run
+
+    schedules = {"local only (compute)": local, "all-reduce after backward": after_pass,
+                 "during backward, no MPI_Test": during(0),
+                 "during, 1 MPI_Test per hook": during(1),
+                 f"during, <= {PROGRESS_TESTS} MPI_Test per hook (default)":
+                     during(PROGRESS_TESTS)}
+    got = {k: {"step_s": [], "wait_s": []} for k in schedules}
+    for _ in range(rounds + 1):  # the first round warms up
+        for name, fn in schedules.items():
+            waits = 0.0
+            dist.barrier()
+            t = time.perf_counter()
+            for _ in range(steps):
+                model.zero_grad()
+                object.__setattr__(ddp, "_wait_s", 0.0)
+                fn()
+                waits += ddp._wait_s
+            v = np.array([(time.perf_counter() - t) / steps, waits / steps])
+            dist.all_reduce(v, "max")
+            got[name]["step_s"].append(float(v[0]))
+            got[name]["wait_s"].append(float(v[1]))
+    nbytes = sum(p.array.nbytes for p in model.parameters())
+    return {"params": int(nbytes // 4), "buckets": len(ddp.buckets), "rounds": rounds,
+            "steps": steps, "schedules": {k: {m: float(np.median(v[m][1:])) for m in v}
+                                          for k, v in got.items()}}
+
+
+def print_overlap(res: dict) -> None:
+    """The overlap table: step time per schedule and the share of the communication hidden."""
+    s = res["schedules"]
+    base = s["local only (compute)"]["step_s"]
+    exposed_after = s["all-reduce after backward"]["step_s"] - base
+    print(f"DDP overlap, 2 ranks: MLP {OVERLAP_MODEL[0]}-{'-'.join(map(str, OVERLAP_MODEL[1]))}-"
+          f"{OVERLAP_MODEL[2]} ({res['params']:,} params, {res['buckets']} buckets), batch "
+          f"{OVERLAP_BATCH} per rank; median of {res['rounds']} rounds x {res['steps']} steps")
+    print(f"{'schedule':>44} {'step ms':>8} {'+comm ms':>9} {'final wait ms':>14} {'hidden':>7}")
+    for name, v in s.items():
+        extra = v["step_s"] - base
+        hidden = "" if name.startswith("local") else f"{1 - extra / exposed_after:>7.0%}"
+        print(f"{name:>44} {v['step_s'] * 1e3:>8.1f} {extra * 1e3:>9.1f} "
+              f"{v['wait_s'] * 1e3:>14.1f} {hidden}")
+
+
+def worker(out: str, quick: bool, overlap: bool = False) -> None:
     from lamina import distributed as dist
     dist.init()
+    if overlap:
+        res = _overlap_times(3 if quick else 7, 3 if quick else 6)
+        if dist.rank() == 0:
+            with open(out, "w") as f:
+                json.dump(res, f)
+        return
     res = {"ranks": dist.world_size(), "steps": []}
     if dist.world_size() > 1:
         res["allreduce"] = _allreduce_times(20 if quick else 100)
@@ -129,7 +227,7 @@ def project(step_s: float, grad_bytes: int, alpha: float, beta: float) -> list:
     return out
 
 
-def _run(n: int, quick: bool) -> dict:
+def _run(n: int, quick: bool, overlap: bool = False) -> dict:
     from lamina.distributed.launch import mpiexec_command
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "res.json")
@@ -137,7 +235,8 @@ def _run(n: int, quick: bool) -> dict:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                "PYTHONPATH": root}
         cmd = mpiexec_command(n, ["-m", "benchmarks.bench_distributed", "--worker", out]
-                              + (["--quick"] if quick else []))
+                              + (["--quick"] if quick else [])
+                              + (["--overlap"] if overlap else []))
         subprocess.run(cmd, check=True, env=env, timeout=900, cwd=root)
         with open(out) as f:
             return json.load(f)
@@ -180,6 +279,13 @@ def plot(one: dict, two: dict, directory: str) -> None:
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv
+    if "--overlap" in argv:
+        res = _run(2, quick, overlap=True)
+        print_overlap(res)
+        if "--json" in argv:
+            with open(argv[argv.index("--json") + 1], "w") as f:
+                json.dump(res, f, indent=1)
+        return
     one, two = _run(1, quick), _run(2, quick)
     print(f"{'bytes':>10} {'raw us':>9} {'lamina us':>10} {'bw ratio':>9}")
     for r in two["allreduce"]:
@@ -204,6 +310,7 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     if "--worker" in sys.argv:
-        worker(sys.argv[sys.argv.index("--worker") + 1], "--quick" in sys.argv)
+        worker(sys.argv[sys.argv.index("--worker") + 1], "--quick" in sys.argv,
+               "--overlap" in sys.argv)
     else:
         main()

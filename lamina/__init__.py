@@ -110,14 +110,28 @@ def set_rng_state(new_state) -> None:
 
 
 def set_num_threads(n) -> None:
-    """Limit the BLAS/OpenMP threads NumPy uses to ``n`` (needs ``threadpoolctl``).
+    """Use ``n`` threads, as ``torch.set_num_threads``: for NumPy's BLAS/OpenMP pools (through
+    ``threadpoolctl``) and for lamina's own copy and window kernels
+    (:func:`lamina.backend.kernels.set_num_threads`). See ``docs/performance.md`` for the
+    threading policy.
 
     Raises:
         ImportError: threadpoolctl is not installed (``pip install threadpoolctl``).
     """
     global _thread_limiter
     from threadpoolctl import threadpool_limits
-    _thread_limiter = threadpool_limits(limits=builtins.int(n))
+    from .backend import kernels
+    n = builtins.int(n)
+    if n < 1:
+        raise ValueError(f"set_num_threads: expected n >= 1, got {n}")
+    _thread_limiter = threadpool_limits(limits=n)
+    kernels.set_num_threads(n)
+
+
+def compile(fn, *, modules=None, cache_size=8):  # noqa: A001 - torch.compile's name
+    """Capture and replay ``fn``'s op schedule: :func:`lamina.nn.compiled.compile`."""
+    from .nn.compiled import compile as _compile
+    return _compile(fn, modules=modules, cache_size=cache_size)
 
 
 def get_num_threads():
@@ -135,7 +149,7 @@ _thread_limiter = None
 __all__ = [*_autograd_all, "manual_seed", "set_default_dtype", "get_default_dtype",
            "ShapeError", "DTypeError", "functional", "backend", "cuda", "inference_mode",
            "is_tensor", "is_floating_point", "get_rng_state", "set_rng_state",
-           "set_num_threads", "get_num_threads"]
+           "set_num_threads", "get_num_threads", "compile"]
 
 
 def __getattr__(name):

@@ -13,7 +13,7 @@ from .. import backend as B
 from .function import _FREED, _shapes, _wrap
 from .grad_mode import _LOCAL, HOOKS, NOT_DEFAULT
 from .inplace import check_versions
-from .tensor import INPLACE_USED, Tensor
+from .tensor import INPLACE_USED, POST_HOOKS_USED, Tensor
 
 __all__ = ["run_backward", "sum_to", "grad"]
 
@@ -47,8 +47,14 @@ def _run_hooks(t: Tensor, g):
     return g
 
 
+TRACING: list = [None]   # lamina.compile's tracer while it traces (backward is not captured)
+
+
 def run_backward(root: Tensor, grad=None, retain_graph: bool = False) -> None:
     """Backpropagate from ``root``; see :meth:`Tensor.backward`."""
+    if TRACING[0] is not None and TRACING[0].problem is None:
+        TRACING[0].problem = ("the function calls backward(); compile the loss computation "
+                              "and call backward() on its output outside")
     if not root._requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn; "
                            "did you compute it under no_grad() or from tensors without "
@@ -105,6 +111,9 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
         gl = [None] * fn.nout
         gl[root._out_idx] = g0
         g0 = gl
+    # leaves with post-accumulate-grad hooks: the functions feeding them and the edges each
+    # still waits for, so a leaf is accumulated (and its hooks run) once its last edge ran
+    post = _post_edges(fn) if POST_HOOKS_USED[0] and fn is not None else None
     # Functions run by decreasing generation. The gradient of a scheduled function's output (a
     # list of them when it has several outputs) waits in ``pending`` and the function in the
     # heap, except the next one to run, which waits in ``nxt``/``nxt_g``: a chain never
@@ -196,10 +205,13 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
                 pending[c] = g
                 seq += 1
                 heappush(heap, (-c.generation, seq, c))
+        if post is not None and fn in post[0]:
+            _post_accumulate(post[0].pop(fn), post[1], leaves, mine)
         if not retain_graph:
             fn.saved = _FREED
     # arrays already given to a leaf: a second leaf gets a copy, not an alias
     handed = set() if len(leaves) > 1 else None
+    late = [] if POST_HOOKS_USED[0] else None  # hooked leaves the edge count did not finish
     for t, g, fresh in leaves.values():
         if t._hooks:
             g = _run_hooks(t, g)
@@ -216,6 +228,61 @@ def _backward(root, g0, retain_graph, anomaly, strict=False):
             t._grad = _wrap(g)
         else:
             _add_into(t, g)
+        if late is not None and t._post_hooks:
+            late.append(t)
+    if late:
+        for t in late:
+            _run_post_hooks(t)
+
+
+def _post_edges(root_fn):
+    """``(feeds, left)`` for the leaves with post-accumulate hooks reached from ``root_fn``:
+    ``feeds[fn]`` lists the hooked leaves ``fn`` has an edge to (once per edge) and
+    ``left[id(leaf)]`` counts the edges not yet run; None when the graph reaches none."""
+    feeds, left = {}, {}
+    seen, stack = {root_fn}, [root_fn]
+    while stack:
+        f = stack.pop()
+        for x, need in zip(f.inputs, f.needs_input_grad):
+            if not need:
+                continue
+            c = x._creator
+            if c is None:
+                if x._post_hooks:
+                    feeds.setdefault(f, []).append(x)
+                    left[id(x)] = left.get(id(x), 0) + 1
+            elif c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return (feeds, left) if feeds else None
+
+
+def _post_accumulate(xs, left, leaves, mine) -> None:
+    """One more edge into each of ``xs`` ran; a leaf with none left gets its ``.grad`` now
+    (grad hooks first) and its post-accumulate hooks run, during the pass."""
+    for x in xs:
+        k = id(x)
+        left[k] -= 1
+        if left[k]:
+            continue
+        e = leaves.pop(k, None)
+        if e is None:  # every edge gave None: no gradient, no hook (as PyTorch)
+            continue
+        g, fresh = e[1], e[2]
+        if x._hooks:
+            g, fresh = _run_hooks(x, g), False
+        mine.discard(id(g))  # .grad owns it now: its id must not mark a pass-owned array
+        if x._grad is None:
+            # a gradient array may still be pending for another consumer: .grad gets its own
+            x._grad = _wrap(g if fresh else g.copy())
+        else:
+            _add_into(x, g)
+        _run_post_hooks(x)
+
+
+def _run_post_hooks(t) -> None:
+    for h in tuple(t._post_hooks):
+        h(t)
 
 
 def _add_into(t, g) -> None:

@@ -20,7 +20,7 @@ from ..errors import ShapeError
 from .grad_mode import NOT_DEFAULT, current_mode
 from .tensor import INPLACE_USED, Tensor
 
-__all__ = ["Function", "ToDevice", "as_tensor_arg", "apply1", "apply2", "result_type"]
+__all__ = ["Function", "ToDevice", "as_tensor_arg", "apply1", "apply2", "result_type", "TRACE"]
 
 _np = B.np
 _HAS_CUPY = B.cupy is not None
@@ -216,7 +216,16 @@ def _apply(cls, fn, inputs):
         fn.inputs = inputs
         if INPLACE_USED[0]:
             _snapshot(fn)
-    return _output(fn, out, record)
+    res = _output(fn, out, record)
+    if TRACE[0] is not None:
+        TRACE[0].record(fn, inputs, arrays, res)
+    return res
+
+
+# The active tracer of lamina.compile (None when not tracing). While it is set, NOT_DEFAULT is
+# non-empty, so every op takes the general path above and is recorded with the arrays its
+# forward received (what promotion made of each input: fixed for a fixed input signature).
+TRACE: list = [None]
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}

@@ -12,13 +12,16 @@ from .function import _FREED, _new
 from .tensor import INPLACE_USED as USED
 from .tensor import Tensor
 
-__all__ = ["USED", "bump", "check_versions", "mark_output_modified"]
+__all__ = ["USED", "BUMPS", "bump", "check_versions", "mark_output_modified"]
+
+BUMPS = [0]  # in-place ops so far (lamina.compile refuses to capture a function that runs one)
 
 
 def bump(t: Tensor) -> None:
     """Record that ``t`` is about to change in place (call it before changing ``t``'s creator):
     keeps the creator of the old version for the functions that consumed it."""
     USED[0] = True
+    BUMPS[0] += 1
     v = t._version
     if t._creator is not None or "_history" in t.__dict__:
         t.__dict__.setdefault("_history", {})[v] = (t._creator, t._out_idx)

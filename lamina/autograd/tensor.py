@@ -10,7 +10,7 @@ from .. import backend as B
 from ..errors import DTypeError
 from .grad_mode import HOOKS, STATE
 
-__all__ = ["Tensor", "Parameter", "RemovableHandle", "INPLACE_USED"]
+__all__ = ["Tensor", "Parameter", "RemovableHandle", "INPLACE_USED", "POST_HOOKS_USED"]
 
 
 class RemovableHandle:
@@ -49,6 +49,7 @@ class Tensor:
     _creator = None
     _out_idx = 0
     _hooks = None
+    _post_hooks = None  # register_post_accumulate_grad_hook (leaves only)
     _retain = False
     name = None
     __array_priority__ = 1000  # NumPy defers ``ndarray op Tensor`` to the Tensor's reflected op
@@ -71,6 +72,8 @@ class Tensor:
             self.name = name
         if requires_grad:
             self.requires_grad = True
+        if CREATED[0] is not None:
+            CREATED[0][id(self)] = self
 
     # ------------------------------------------------------------------ data and grad
     @property
@@ -80,6 +83,8 @@ class Tensor:
         replaces the storage (shape and dtype may change)."""
         t = _new(Tensor)
         t.array = self.array
+        if CREATED[0] is not None:
+            CREATED[0][id(t)] = t
         return t
 
     @data.setter
@@ -184,19 +189,27 @@ class Tensor:
     def numpy(self):
         """The data as a NumPy array (shares memory on the CPU). Raises if it requires grad
         inside a recorded graph? No: like ``detach().numpy()``, it never records."""
+        if VALUE_READ[0] is not None:
+            VALUE_READ[0]("numpy()", self)
         return B.to_host(self.array)
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
         if self.array.size != 1:
             raise ValueError(f"item: expected a tensor with one element, got shape {self.shape}")
+        if VALUE_READ[0] is not None:
+            VALUE_READ[0]("item()", self)
         return self.array.reshape(()).item()
 
     def tolist(self):
         """Nested Python lists of the values."""
+        if VALUE_READ[0] is not None:
+            VALUE_READ[0]("tolist()", self)
         return B.to_host(self.array).tolist()
 
     def __array__(self, dtype=None, copy=None):
+        if VALUE_READ[0] is not None:
+            VALUE_READ[0]("numpy.asarray()", self)
         a = B.to_host(self.array)
         return a if dtype is None else a.astype(dtype, copy=False)
 
@@ -209,6 +222,8 @@ class Tensor:
         if self.array.size != 1:
             raise ValueError(f"bool: the truth value of a tensor with {self.array.size} elements "
                              "is ambiguous; use .any() or .all()")
+        if VALUE_READ[0] is not None:
+            VALUE_READ[0]("bool()", self)
         return bool(self.array.reshape(()))
 
     def __float__(self) -> float:
@@ -273,6 +288,37 @@ class Tensor:
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(self)`` once per backward, as soon as this leaf's ``.grad`` holds its
+        final value for that backward (PyTorch's hook of the same name).
+
+        The engine accumulates such a leaf the moment the last function that feeds it has run,
+        so the hook fires during the graph pass: a leaf used early in the forward fires late.
+        ``register_hook`` hooks of the leaf run before the accumulation, as in PyTorch. The
+        return value is ignored. A leaf that gets no gradient in a backward does not fire.
+
+        Args:
+            hook (callable): ``hook(tensor) -> None``; may read or replace ``tensor.grad``.
+
+        Returns:
+            RemovableHandle: ``remove()`` unregisters the hook.
+
+        Example:
+            >>> w = lamina.randn(3, requires_grad=True)
+            >>> h = w.register_post_accumulate_grad_hook(lambda t: print(t.grad.shape))
+        """
+        if self._creator is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors; use register_hook")
+        if not self._requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on "
+                               "a tensor that does not require grad")
+        POST_HOOKS_USED[0] = True
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return RemovableHandle(self._post_hooks, hook)
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
         if not self._requires_grad:
@@ -331,6 +377,13 @@ class Parameter(Tensor):
 _new = object.__new__
 # [True] once any in-place op ran (lamina.autograd.inplace); until then every version is 0
 INPLACE_USED = [False]
+# lamina.compile's tracer: called as f(what, tensor) when Python reads a tensor's values
+VALUE_READ: list = [None]
+# lamina.compile's tracer: a dict that collects the Tensors constructed while it traces
+CREATED: list = [None]
+# [True] once a post-accumulate-grad hook was registered: the engine then counts, per backward,
+# the edges that still owe each hooked leaf a gradient (lamina.autograd.engine)
+POST_HOOKS_USED = [False]
 
 
 def _as_array(value, what):

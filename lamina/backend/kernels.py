@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import get_array_module
+from . import fast, get_array_module
 
 __all__ = ["CACHE", "alloc", "parallel_for", "set_num_threads", "get_num_threads", "ConvGeom",
            "conv_geom", "weight_matrix", "weight_from_matrix", "rows_of", "im2col",
@@ -188,9 +188,12 @@ def weight_matrix(w):
 
 
 def weight_from_matrix(wm, shape):
-    """Inverse of :func:`weight_matrix`: a contiguous ``(O, C, kh, kw)`` array."""
+    """Inverse of :func:`weight_matrix`: a contiguous ``(O, C, kh, kw)`` array (one copy, also
+    when ``wm`` is the transpose of a contiguous ``(kh*kw*C, O)`` matrix)."""
     o, c, kh, kw = shape
     xp = get_array_module(wm)
+    if wm.T.flags.c_contiguous and not wm.flags.c_contiguous:
+        return xp.ascontiguousarray(wm.T.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
     return xp.ascontiguousarray(wm.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
 
 
@@ -373,8 +376,9 @@ def channel_sums(gy):
 
 def conv2d_grad_weight(gy2, cols):
     """Weight gradient as an ``(O, kh*kw*C)`` matrix: ``gy2.T @ cols`` (``gy2`` from
-    :func:`rows_of`)."""
-    return gy2.T @ cols
+    :func:`rows_of`), computed as the transpose of ``cols.T @ gy2``: BLAS runs the long
+    ``N*OH*OW`` reduction faster with the small ``O`` as the output's inner dimension."""
+    return (cols.T @ gy2).T
 
 
 def _matmul(a, b):
@@ -397,6 +401,12 @@ def conv2d_grad_input(gy2, wm, g: ConvGeom):
     dtype = xp.result_type(gy2, wm)
     if _is_pointwise(g):
         return _matmul(gy2, wm).reshape(g.n, g.h, g.w, g.c).transpose(0, 3, 1, 2)
+    if g.c >= _NARROW_C and xp is np and fast.enabled():
+        # one GEMM into an im2col-shaped block matrix, one fused fold (numba)
+        b6 = _matmul(gy2, wm).reshape(g.n, g.oh, g.ow, g.kh, g.kw, g.c)
+        buf = alloc(xp, (g.n, g.hp, g.wp, g.c), dtype)
+        parallel_for(g.n, lambda lo, hi: fast.fold_rows(b6, buf, g, lo, hi), b6.size)
+        return buf.transpose(0, 3, 1, 2)[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
     if g.c >= _NARROW_C:
         view = alloc(xp, (g.n, g.hp, g.wp, g.c), dtype).transpose(0, 3, 1, 2)
         wb = xp.ascontiguousarray(wm.reshape(o, g.kh * g.kw, g.c).transpose(1, 0, 2))

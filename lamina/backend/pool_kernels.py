@@ -6,8 +6,11 @@ the batch by :func:`~.kernels.parallel_for`; outputs are allocated in the input'
 
 from __future__ import annotations
 
-from . import get_array_module
-from .kernels import ConvGeom, empty_in_order, layout_order, pad_spatial, parallel_for, window
+import numpy as np
+
+from . import fast, get_array_module
+from .kernels import (ConvGeom, alloc, empty_in_order, layout_order, pad_spatial, parallel_for,
+                      window)
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "max_pool_offsets", "avg_pool2d_forward",
            "avg_pool2d_backward", "avg_pool_scale"]
@@ -30,6 +33,8 @@ def max_pool2d_forward(x, g: ConvGeom, need_idx: bool):
     max(c, d) > max(a, b))`` over the window ``[[a, b], [c, d]]``; see :func:`max_pool_offsets`.
     """
     xp = get_array_module(x)
+    if fast.enabled() and xp is np:
+        return _max_pool_fast(x, g)
     order = layout_order(x)
     oshape = (g.n, g.c, g.oh, g.ow)
     y = empty_in_order(xp, oshape, order, x.dtype)
@@ -68,6 +73,39 @@ def max_pool2d_forward(x, g: ConvGeom, need_idx: bool):
                     xp.copyto(arg[lo:hi], k, where=v > ys)
                 xp.maximum(ys, v, out=ys)
     parallel_for(g.n, run, x.size)
+    return y, arg
+
+
+def _as_nhwc(a, channels_last: bool):
+    """The 4-D view the numba kernels loop over: ``(N, H, W, C)`` of a channels-last array,
+    else ``(N*C, H, W, 1)`` (a reshape, which copies only a non-contiguous array)."""
+    if channels_last:
+        return a.transpose(0, 2, 3, 1)
+    n, c, h, w = a.shape
+    return a.reshape(n * c, h, w, 1)
+
+
+def _nhwc_alloc(shape, dtype, channels_last: bool):
+    """A new ``(N, C, H, W)`` array in the given layout and its kernel view."""
+    n, c, h, w = shape
+    if channels_last:
+        buf = alloc(np, (n, h, w, c), dtype)
+        return buf.transpose(0, 3, 1, 2), buf
+    a = alloc(np, shape, dtype)
+    return a, a.reshape(n * c, h, w, 1)
+
+
+def _max_pool_fast(x, g: ConvGeom):
+    """One pass per window with the numba kernel; ``arg`` holds window offsets."""
+    cl = x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
+    xpd = pad_spatial(x, (g.pt, g.pb, g.pl, g.pr), -float("inf"))
+    x4 = _as_nhwc(xpd, cl)
+    oshape = (g.n, g.c, g.oh, g.ow)
+    y, y4 = _nhwc_alloc(oshape, x.dtype, cl)
+    arg, a4 = _nhwc_alloc(oshape, np.uint8 if g.kh * g.kw < 256 else np.int32, cl)
+    rows = x4.shape[0]
+    parallel_for(rows, lambda lo, hi: fast.max_pool_fwd(x4, y4, a4, g, lo, hi),
+                 x.size * (1 + (g.kh * g.kw) // 4))
     return y, arg
 
 
@@ -110,6 +148,13 @@ def max_pool2d_backward(gy, arg, g: ConvGeom, order):
     """Gradient of :func:`max_pool2d_forward`: ``gy`` goes to each window's first maximum.
     ``order`` is the input's :func:`layout_order` (the gradient keeps it)."""
     xp = get_array_module(gy)
+    if fast.enabled() and xp is np and not isinstance(arg, tuple):
+        cl = arg.transpose(0, 2, 3, 1).flags.c_contiguous and not arg.flags.c_contiguous
+        dxp, d4 = _nhwc_alloc((g.n, g.c, g.hp, g.wp), gy.dtype, cl)
+        gy4, a4 = _as_nhwc(gy, cl), _as_nhwc(arg, cl)
+        parallel_for(a4.shape[0], lambda lo, hi: fast.max_pool_bwd(gy4, a4, d4, g, lo, hi),
+                     dxp.size + gy.size)
+        return dxp[..., g.pt:g.pt + g.h, g.pl:g.pl + g.w]
     if isinstance(arg, tuple):
         dxp = _scatter_windows(gy, g, order, None)
 

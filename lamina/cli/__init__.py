@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--nproc", type=int, default=1, metavar="N",
                    help="data-parallel training on N ranks (starts mpiexec -n N itself)")
+    t.add_argument("--compile", action="store_true",
+                   help="capture the forward and loss once and replay them (lamina.compile; "
+                        "the same as --set train.compile=true)")
     t.add_argument("--print-config", action="store_true",
                    help="print the resolved config (TOML, after --set and defaults) and exit")
     e = sub.add_parser("evaluate", help="metrics of a finished run on its test data")
@@ -71,7 +74,9 @@ def main(argv=None) -> int:
         if getattr(args, "func", None) is not None:
             rc = args.func(args)
             return int(rc or 0)
-        elif args.cmd == "train" and args.print_config:
+        if args.cmd == "train" and args.compile:
+            args.set = [*args.set, "train.compile=true"]
+        if args.cmd == "train" and args.print_config:
             from .config import apply_overrides, dumps_toml, load_config, validate
             cfg = validate(apply_overrides(load_config(args.config), args.set))
             print(dumps_toml(cfg), end="")

@@ -30,7 +30,7 @@ DEFAULT = {
     "optim": {"name": "adam", "lr": 2e-3, "weight_decay": 0.0},
     "schedule": {"name": "onecycle"},
     "train": {"epochs": 20, "seed": 0, "early_stopping": 0, "tensorboard": False,
-              "out_dir": "runs", "grad_clip": 0.0},
+              "out_dir": "runs", "grad_clip": 0.0, "compile": False},
 }
 
 _NUM = (int, float)
@@ -51,7 +51,7 @@ SCHEMA = {
                  "t_max": int, "eta_min": _NUM, "warmup_epochs": int, "max_lr": _NUM,
                  "patience": int, "factor": _NUM},
     "train": {"epochs": int, "seed": int, "early_stopping": int, "tensorboard": bool,
-              "out_dir": str, "grad_clip": _NUM},
+              "out_dir": str, "grad_clip": _NUM, "compile": bool},
 }
 # [distributed]: data-parallel `lamina train` (values checked in cli/cmd_distributed.py)
 SCHEMA["distributed"] = {"backend": str, "bucket_mb": _NUM, "mode": str, "lr_scaling": str,
@@ -77,9 +77,9 @@ def _check_adversarial(a) -> None:
 # [fairness] / [privacy]: audited and DP-SGD `lamina train` runs (values checked in
 # cli/cmd_fairness.py)
 SCHEMA["fairness"] = {"sensitive": str, "mitigation": str, "strength": _NUM,
-                      "intended_use": str}
+                      "constraint": str, "intended_use": str}
 SCHEMA["privacy"] = {"epsilon": _NUM, "delta": _NUM, "max_grad_norm": _NUM,
-                     "noise_multiplier": _NUM}
+                     "noise_multiplier": _NUM, "accountant": str}
 SCHEMA[""].update(fairness=dict, privacy=dict)
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "nadam")
 SCHEDULES = ("none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",

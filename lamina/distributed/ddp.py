@@ -2,9 +2,11 @@
 
 At construction rank 0's parameters and buffers are broadcast. Gradients are grouped into
 buckets of at most ``bucket_cap_mb`` (in reverse parameter order, roughly the order backward
-produces them); a gradient hook per parameter copies its gradient into the bucket's flat buffer,
-and a bucket whose last gradient arrived starts a non-blocking ``Iallreduce`` at once, in bucket
-order on every rank. The hook of the last gradient waits for every bucket, so all gradients are
+produces them). Each parameter carries a post-accumulate-grad hook, which the engine fires during
+the graph pass as soon as that parameter's ``.grad`` is final: it copies the gradient into the
+bucket's flat buffer, and a bucket whose last gradient arrived starts a non-blocking
+``Iallreduce`` at once, in bucket order on every rank, while backward goes on computing the
+earlier layers. The hook of the last gradient waits for every bucket, so all gradients are
 averaged by the time ``backward()`` returns.
 
 Uneven shards: each rank scales its gradient by its local sample count ``n_r`` and every bucket
@@ -15,13 +17,15 @@ accumulate, and the next synchronised backward gives the mean gradient over ever
 ranks saw since the last sync, as if the micro-batches were one large batch (do not divide the
 loss by the number of accumulation steps).
 
-lamina's engine hands leaf gradients over once the graph pass is done, so the all-reduce of the
-first buckets overlaps the hooks and copies of the later ones, not the backward compute.
+MPICH advances a non-blocking collective only inside MPI calls, so every hook also tests the
+buckets in flight (up to ``PROGRESS_TESTS`` ``MPI_Test`` calls), which moves their all-reduce on
+between layers; see docs/distributed.md, "What overlaps", for what that buys on one host.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 
 from .. import backend as B
 from ..autograd.grad_mode import is_grad_enabled
@@ -32,6 +36,10 @@ from . import comm
 __all__ = ["DistributedDataParallel", "DDP"]
 
 np = B.np
+# MPI_Test calls a hook makes at most on the buckets in flight (it stops once none is left):
+# one call barely moves a large all-reduce through MPICH's shared-memory cells; see
+# docs/distributed.md, "What overlaps", for the measurement behind 50
+PROGRESS_TESTS = 50
 
 
 def _batch_len(x) -> int:
@@ -101,12 +109,17 @@ class DistributedDataParallel(Module):
         for bi, b in enumerate(buckets):
             for k, p in enumerate(b.params):
                 where[id(p)] = (bi, k)
-                p.register_hook(self._make_hook(p, bi, k))
+                p.register_hook(self._scale_hook)
+                p.register_post_accumulate_grad_hook(self._ready_hook)
         object.__setattr__(self, "_where", where)
         object.__setattr__(self, "_count", 0)
         object.__setattr__(self, "_n_local", 0)
         object.__setattr__(self, "_launched", 0)
+        object.__setattr__(self, "_done", 0)  # buckets[:_done] finished their all-reduce
         object.__setattr__(self, "_inflight", False)
+        # MPI_Test calls per hook on the buckets in flight (0: none; the benchmark varies it)
+        object.__setattr__(self, "_progress", PROGRESS_TESTS)
+        object.__setattr__(self, "_wait_s", 0.0)  # last sync: time blocked in the final wait
 
     @staticmethod
     def _make_buckets(params, cap_bytes):
@@ -175,7 +188,7 @@ class DistributedDataParallel(Module):
         for b in self.buckets:
             for p in b.params:
                 if id(p) not in reached:
-                    self._ready(p, None)
+                    self._ready(p)
 
     # ------------------------------------------------------------------ gradients
     @contextlib.contextmanager
@@ -195,17 +208,19 @@ class DistributedDataParallel(Module):
         finally:
             object.__setattr__(self, "_require_sync", old)
 
-    def _make_hook(self, p, bi, k):
-        def hook(g):
-            scaled = g.array * self._n_local
-            if not self._require_sync:
-                return scaled
-            return self._ready(p, scaled)
-        return hook
+    def _scale_hook(self, g):
+        # runs before accumulation: .grad sums count-weighted gradients (see no_sync)
+        return g.array * self._n_local
 
-    def _ready(self, p, scaled):
-        """Copy ``p``'s accumulated, count-weighted gradient into its bucket; launch full
-        buckets in order; the last one waits for all and writes the averages back."""
+    def _ready_hook(self, p):
+        # fires as soon as p's .grad is final for this backward, during the graph pass
+        if self._require_sync:
+            self._ready(p)
+
+    def _ready(self, p):
+        """Copy ``p``'s accumulated, count-weighted gradient (zeros when it has none) into its
+        bucket; launch full buckets in order; the last one waits for all and writes the
+        averages back."""
         bi, k = self._where[id(p)]
         b = self.buckets[bi]
         if not self._inflight:
@@ -213,24 +228,24 @@ class DistributedDataParallel(Module):
             for bk in self.buckets:
                 bk.ready, bk.work, bk.got = 0, None, [False] * len(bk.params)
         if b.got[k]:
-            return scaled
+            return
         b.got[k] = True
         size, off = p.array.size, b.offsets[k]
         view = b.buf[off:off + size].reshape(p.array.shape)
         if p._grad is not None:
             view[...] = p._grad.array
-            if scaled is not None:
-                view += scaled
-        elif scaled is not None:
-            view[...] = scaled
         else:
             view[...] = 0
         b.ready += 1
         self._launch_ready()
         if self._launched < len(self.buckets):
-            return scaled
+            if self._progress:
+                self._test_inflight()
+            return
+        t0 = time.perf_counter()
         for bk in self.buckets:
             bk.work.wait()
+        object.__setattr__(self, "_wait_s", time.perf_counter() - t0)
         for bk in self.buckets:
             total = bk.buf[-1]
             for q, off in zip(bk.params, bk.offsets):
@@ -238,9 +253,20 @@ class DistributedDataParallel(Module):
                 q._grad = Tensor(avg.astype(q.array.dtype, copy=False))
         object.__setattr__(self, "_inflight", False)
         object.__setattr__(self, "_launched", 0)
+        object.__setattr__(self, "_done", 0)
         object.__setattr__(self, "_count", 0)
-        # the engine adds the hook's value to the grad it now finds set: add exact zeros
-        return None if scaled is None else np.zeros_like(scaled)
+
+    def _test_inflight(self):
+        """``MPI_Test`` the launched buckets in order, up to ``_progress`` times: MPICH moves
+        a non-blocking collective on only inside MPI calls, so this is what advances them
+        while backward computes."""
+        i = self._done
+        for _ in range(self._progress):
+            while i < self._launched and self.buckets[i].work.test():
+                i += 1
+            if i == self._launched:
+                break
+        object.__setattr__(self, "_done", i)
 
     def _launch_ready(self):
         i = self._launched

@@ -12,6 +12,7 @@ import math
 
 from .. import backend as B
 from ..autograd.function import Function, apply1
+from ..backend import fast
 from ..backend.kernels import empty_like
 from ..errors import check
 from ._util import register_methods, unwrap
@@ -83,7 +84,10 @@ class ReLU(Function):
         return y
 
     def backward(self, gy):
-        return (self.xp.multiply(gy, self.saved[0] > 0, out=empty_like(gy)),)
+        out = empty_like(gy)
+        if gy.size > 32768 and fast.enabled() and fast.relu_grad(gy, self.saved[0], out):
+            return (out,)
+        return (self.xp.multiply(gy, self.saved[0] > 0, out=out),)
 
 
 class LeakyReLU(Function):

@@ -22,9 +22,15 @@ _ALPHA_PRIME = -1.7580993408473766
 
 
 class MaskMul(Function):
-    """``y = x * mask + shift``; the mask (already scaled) is a constant."""
+    """``y = x * mask + shift``; the mask (already scaled) is a constant, or, with the
+    attribute ``draw`` (``draw(x) -> (mask, shift)``), drawn inside forward, so a replayed
+    schedule (``lamina.compile``) draws a fresh mask on every call as eager code does."""
+
+    draw = None
 
     def forward(self, x, mask):
+        if self.draw is not None:
+            mask, self.shift = self.draw(x)
         self.saved = (mask,)
         y = x * mask
         return y if self.shift is None else y + self.shift
@@ -63,10 +69,11 @@ def dropout(x, p=0.5, training=True, inplace=False):
     _check_p("dropout", p)
     if not training or p == 0:
         return x
-    xa = unwrap(x)
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    mask = _keep_mask(xa.shape, p, xa).astype(xa.dtype) * xa.dtype.type(scale)
-    return MaskMul.apply(x, mask, shift=None)
+
+    def draw(xa):
+        return _keep_mask(xa.shape, p, xa).astype(xa.dtype) * xa.dtype.type(scale), None
+    return MaskMul.apply(x, None, draw=draw)
 
 
 def feature_dropout(x, p=0.5, training=True, spatial_dims=None, op="feature_dropout"):
@@ -81,10 +88,12 @@ def feature_dropout(x, p=0.5, training=True, spatial_dims=None, op="feature_drop
         return x
     batched = spatial_dims is None or xa.ndim == spatial_dims + 2
     lead = 2 if batched else 1
-    mshape = tuple(xa.shape[:lead]) + (1,) * (xa.ndim - lead)
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    mask = _keep_mask(mshape, p, xa).astype(xa.dtype) * xa.dtype.type(scale)
-    return MaskMul.apply(x, mask, shift=None)
+
+    def draw(a):
+        mshape = tuple(a.shape[:lead]) + (1,) * (a.ndim - lead)
+        return _keep_mask(mshape, p, a).astype(a.dtype) * a.dtype.type(scale), None
+    return MaskMul.apply(x, None, draw=draw)
 
 
 def dropout1d(x, p=0.5, training=True, inplace=False):
@@ -166,10 +175,12 @@ def alpha_dropout(x, p=0.5, training=False, inplace=False):
     xa = unwrap(x)
     if p == 1:
         return Tensor(xa * 0)
-    keep = _keep_mask(xa.shape, p, xa)
     a = ((1.0 - p) * (1.0 + p * _ALPHA_PRIME ** 2)) ** -0.5
     b = -a * _ALPHA_PRIME * p
-    dt = xa.dtype.type
-    mask = keep.astype(xa.dtype) * dt(a)
-    shift = (~keep).astype(xa.dtype) * dt(a * _ALPHA_PRIME) + dt(b)
-    return MaskMul.apply(x, mask, shift=shift)
+
+    def draw(z):
+        keep = _keep_mask(z.shape, p, z)
+        dt = z.dtype.type
+        mask = keep.astype(z.dtype) * dt(a)
+        return mask, (~keep).astype(z.dtype) * dt(a * _ALPHA_PRIME) + dt(b)
+    return MaskMul.apply(x, None, draw=draw)

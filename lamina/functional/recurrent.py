@@ -29,6 +29,7 @@ import contextlib
 
 from .. import backend as B
 from ..autograd.function import Function
+from ..backend import fast
 from ..errors import check
 from ._util import unwrap
 
@@ -65,7 +66,11 @@ def _seq_forward(xp, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse):
     dt = xp.result_type(x.dtype, w_ih.dtype)
     lstm, gru = mode == "lstm", mode == "gru"
     scale = None
-    if lstm or gru:  # sigmoid(a) = 1 / (1 + exp(-a)), tanh(a) = 2 sigmoid(2a) - 1
+    fused = lstm and mask is None and xp is B.np and fast.enabled()
+    if fused:  # numba path: one tanh pass, sigmoid(a) = (1 + tanh(a/2)) / 2
+        scale = xp.full(G, 0.5, dt)
+        scale[2 * H:3 * H] = 1
+    elif lstm or gru:  # sigmoid(a) = 1 / (1 + exp(-a)), tanh(a) = 2 sigmoid(2a) - 1
         scale = xp.ones(G, dt)
         scale[:2 * H] = -1
         if lstm:
@@ -98,6 +103,13 @@ def _seq_forward(xp, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse):
         for k, t in enumerate(order):
             g = xw[t]
             xp.matmul(hs[k], w_hT, out=tmp)
+            if fused:   # NumPy's SIMD tanh passes around one numba pass
+                g += tmp
+                xp.tanh(g, out=g)
+                fast.lstm_gates(g, cs[k], cs[k + 1])
+                xp.tanh(cs[k + 1], out=tcs[t])
+                xp.multiply(g[:, 3 * H:], tcs[t], out=hs[k + 1])
+                continue
             g += tmp
             _sigmoid_of_negated(g, xp)
             gg = g[:, 2 * H:3 * H]
@@ -175,7 +187,13 @@ def _seq_backward(xp, mode, cache, w_ih, w_hh, dy, dh_n, dc_n, mask, reverse, ne
         tcs = cache["tcs"]
         dG = xp.empty_like(xw)
         dc = xp.zeros((N, H), dt) if dc_n is None else dc_n.astype(dt, copy=True)
+        fused = mf is None and xp is B.np and fast.enabled()
         for t in order:  # per step, so every operand stays in cache
+            if fused:
+                fast.lstm_bwd_step(xw[t], tcs[t], c_prev[t], dh, dc,
+                                   None if dy is None else dy[t], dG[t])
+                xp.matmul(dG[t], w_hh, out=dh)
+                continue
             if dy is not None:
                 dh += dy[t]
             if mf is not None:

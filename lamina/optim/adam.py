@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from ..backend import fast
 from .optimizer import Optimizer, check_hparam, ema_, update_direction
 
 __all__ = ["Adam", "AdamW", "adam_step"]
@@ -31,12 +32,17 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step: int, *, lr
     Shape:
         All arrays share ``param``'s shape.
     """
+    step_size = lr / (1.0 - beta1 ** step)
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    if ((not weight_decay or decoupled) and not amsgrad and not maximize and fast.enabled()
+            and fast.adam_update(param, grad, exp_avg, exp_avg_sq, beta1=beta1, beta2=beta2,
+                                 step_size=step_size, bc2=bias_correction2_sqrt, eps=eps,
+                                 decay=1.0 - lr * weight_decay if weight_decay else None)):
+        return          # one fused pass, the same bits as the NumPy lines below
     g = update_direction(param, grad, lr=lr, weight_decay=weight_decay, maximize=maximize,
                          decoupled=decoupled)
     exp_avg += (g - exp_avg) * (1.0 - beta1)
     ema_(exp_avg_sq, g * g, beta2)
-    step_size = lr / (1.0 - beta1 ** step)
-    bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
     xp = B.get_array_module(param)
     if amsgrad:
         xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..backend import fast
 from .optimizer import Optimizer, check_hparam, update_direction
 
 __all__ = ["SGD", "sgd_step"]
@@ -26,6 +27,10 @@ def sgd_step(param, grad, buf, *, lr: float, momentum: float = 0.0, dampening: f
     Shape:
         ``param``, ``grad`` and ``buf`` share one shape.
     """
+    if (buf is not None and momentum != 0 and not dampening and not nesterov
+            and not weight_decay and not maximize and fast.enabled()
+            and fast.sgd_momentum(param, grad, buf, momentum=momentum, lr=lr)):
+        return buf      # one fused pass, the same bits as the NumPy lines below
     g = update_direction(param, grad, weight_decay=weight_decay, maximize=maximize)
     if momentum != 0:
         if buf is None:

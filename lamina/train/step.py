@@ -9,9 +9,11 @@ present, are collected for the epoch's metrics. A GAN or RL loop passes its own 
 from __future__ import annotations
 
 from ..errors import DTypeError
+from ..nn.compiled import compile as compile_fn
+from ..nn.module import Module
 from ..optim import clip_grad_norm_
 
-__all__ = ["default_step", "split_batch", "compute_loss"]
+__all__ = ["default_step", "split_batch", "compute_loss", "compiled_forward"]
 
 
 def split_batch(batch):
@@ -34,6 +36,20 @@ def compute_loss(trainer, outputs, targets):
     return loss
 
 
+def compiled_forward(trainer):
+    """``(x, y) -> (outputs, loss)`` of ``trainer``'s model and loss through
+    :func:`lamina.compile`, made once per loss function (``fit`` may wrap the loss)."""
+    c = trainer._compiled
+    if c is None or c[0] is not trainer.loss_fn:
+        def forward_loss(x, y):
+            out = trainer.model(x)
+            return out, compute_loss(trainer, out, y)
+        mods = [trainer.model] + ([trainer.loss_fn] if isinstance(trainer.loss_fn, Module)
+                                  else [])
+        c = trainer._compiled = (trainer.loss_fn, compile_fn(forward_loss, modules=mods))
+    return c[1]
+
+
 def default_step(trainer, batch) -> dict:
     """One supervised step: zero_grad, forward, loss, backward, optional clipping, step.
 
@@ -47,8 +63,11 @@ def default_step(trainer, batch) -> dict:
     x, y = split_batch(batch)
     opt = trainer.optimizer
     opt.zero_grad()
-    out = trainer.model(x)
-    loss = compute_loss(trainer, out, y)
+    if getattr(trainer, "compile", False):
+        out, loss = compiled_forward(trainer)(x, y)
+    else:
+        out = trainer.model(x)
+        loss = compute_loss(trainer, out, y)
     loss.backward()
     if trainer.grad_clip is not None:
         clip_grad_norm_(trainer.model.parameters(), trainer.grad_clip)

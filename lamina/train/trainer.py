@@ -68,6 +68,9 @@ class Trainer:
         scheduler_interval (str): ``"epoch"`` (default) or ``"step"``.
         scheduler_monitor (str, optional): log key for ``ReduceLROnPlateau`` (default
             ``val_loss`` when validating, else ``loss``).
+        compile (bool): the default step runs the forward and the loss through
+            :func:`lamina.compile` (captured once per batch shape, then replayed; the same
+            numbers as eager, see :mod:`lamina.nn.compiled`). Default False.
 
     Attributes:
         history (History): the running history.
@@ -85,7 +88,8 @@ class Trainer:
 
     def __init__(self, model, optimizer=None, loss_fn=None, metrics=("accuracy",),
                  scheduler=None, step_fn=None, device: str = "cpu", grad_clip=None,
-                 scheduler_interval: str = "epoch", scheduler_monitor: str | None = None):
+                 scheduler_interval: str = "epoch", scheduler_monitor: str | None = None,
+                 compile: bool = False):  # noqa: A002 - torch.compile's word
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: expected scheduler_interval 'epoch' or 'step', got "
                              f"{scheduler_interval!r}")
@@ -94,6 +98,7 @@ class Trainer:
         self.metrics = [get_metric(m) for m in (metrics or ())]
         self.step_fn = step_fn or default_step
         self.device, self.grad_clip = device, grad_clip
+        self.compile, self._compiled = bool(compile), None
         self.scheduler_interval, self.scheduler_monitor = scheduler_interval, scheduler_monitor
         if device != "cpu":
             model.to(device)
