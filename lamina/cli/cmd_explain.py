@@ -135,7 +135,7 @@ def run(args) -> int:
                                     for c in cols) + " |" for r in rows]
         files = ["overlays.png"]
     else:
-        feats = list(getattr(rd, "meta", {}).get("feature_names") or []) or None
+        feats = list(rd.meta.get("inputs", {}).get("columns") or []) or None
         flat = attr.reshape(len(attr), -1)
         plot.beeswarm(flat, x.reshape(len(x), -1), feats, args.top, path=out / "summary.png")
         plot.summary_bar(flat, feats, args.top, path=out / "bar.png")

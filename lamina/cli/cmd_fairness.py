@@ -7,9 +7,10 @@ gaps), ``group_rates.png``, ``tradeoff.png``, ``membership.png``/``membership.js
 likelihood-ratio membership-inference attacks, train vs test), then refreshes
 ``RUN_DIR/MODEL_CARD.md``.
 
-In ``lamina train``: ``[privacy] epsilon, delta, max_grad_norm`` trains with DP-SGD
+In ``lamina train``: ``[privacy] epsilon, delta, max_grad_norm, accountant`` trains with DP-SGD
 (:func:`lamina.privacy.make_private`; epsilon per epoch in the history, ``privacy.json``);
-``[fairness] sensitive`` audits the run when it ends and writes its model card.
+``[fairness] sensitive`` audits the run when it ends and writes its model card;
+``[fairness] mitigation`` trains with reweighing or a fairness penalty (``fair_train.py``).
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ from pathlib import Path
 from .config import ConfigError
 
 __all__ = ["register", "run", "audit", "privatize", "after_train", "check_sections"]
-
-FAIRNESS_MITIGATIONS = ("none",)
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("audit", help="fairness report, membership inference and model "
@@ -51,11 +49,9 @@ def _print(res) -> None:
 
 def check_sections(cfg) -> None:
     """Values of ``[fairness]`` and ``[privacy]`` (types are checked by the schema)."""
-    f, p = cfg.get("fairness") or {}, cfg.get("privacy") or {}
-    if f.get("mitigation", "none") not in FAIRNESS_MITIGATIONS:
-        raise ConfigError(f"config: fairness.mitigation {f['mitigation']!r} is not one of "
-                          f"{FAIRNESS_MITIGATIONS} (mitigation runs through lamina.fairness "
-                          "in Python; see docs/responsible.md)")
+    from .fair_train import check_mitigation
+    check_mitigation(cfg)  # [fairness] mitigation, strength, constraint
+    p = cfg.get("privacy") or {}
     if p:
         if ("epsilon" in p) == ("noise_multiplier" in p):
             raise ConfigError("config: [privacy] needs exactly one of epsilon = E or "
@@ -66,6 +62,13 @@ def check_sections(cfg) -> None:
                               f"{p.get('max_grad_norm')}")
         if p.get("epsilon", 1.0) <= 0:
             raise ConfigError(f"config: privacy.epsilon must be > 0, got {p['epsilon']}")
+        from ..privacy import ACCOUNTANTS
+        if p.get("accountant", "rdp") not in ACCOUNTANTS:
+            raise ConfigError(f"config: privacy.accountant {p['accountant']!r} is not one of "
+                              f"{ACCOUNTANTS}")
+        if cfg.get("adversarial"):  # both replace the training step: one would be dropped
+            raise ConfigError("config: [privacy] and [adversarial] cannot be combined (DP-SGD "
+                              "and adversarial training each replace the training step)")
 
 
 def privatize(cfg, trainer, loader, callbacks):
@@ -84,8 +87,8 @@ def privatize(cfg, trainer, loader, callbacks):
             trainer.model, trainer.optimizer, loader, target_epsilon=p.get("epsilon"),
             noise_multiplier=p.get("noise_multiplier"), target_delta=p.get("delta", 1e-5),
             epochs=cfg["train"]["epochs"], max_grad_norm=p.get("max_grad_norm", 1.0),
-            seed=cfg["train"]["seed"])
-    except TypeError as e:
+            seed=cfg["train"]["seed"], accountant=p.get("accountant", "rdp"))
+    except (TypeError, ValueError) as e:  # unsupported layers, an unreachable budget
         raise ConfigError(f"config: [privacy]: {e}") from None
     trainer.model, trainer.optimizer, trainer.step_fn = gsm, opt, dp_step
     callbacks.append(PrivacyMeter(delta=p.get("delta", 1e-5)))
@@ -100,7 +103,7 @@ def after_train(run_dir, cfg, trainer) -> None:
         delta = cfg["privacy"].get("delta", 1e-5)
         info = {"epsilon": opt.accountant.get_epsilon(delta), "delta": delta,
                 "noise_multiplier": opt.noise_multiplier, "max_grad_norm": opt.max_grad_norm,
-                "sample_rate": opt.sample_rate, "accountant": "rdp",
+                "sample_rate": opt.sample_rate, "accountant": opt.accountant.mechanism(),
                 "steps": sum(h[2] for h in opt.accountant.history)}
         atomic_write(run_dir / "privacy.json", json.dumps(info, indent=2))
         print(f"privacy: epsilon {info['epsilon']:.3f} at delta {delta:g}")

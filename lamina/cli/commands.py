@@ -136,10 +136,17 @@ def train(config_path=None, sets=(), resume=None, verbose=1, extra_callbacks=(),
             raise ConfigError(f"--resume: train.epochs cannot change for schedule.name "
                               f"{sched_name!r} (its length is fixed by the original epochs); "
                               "start a new run with the longer train.epochs instead")
+        if sets and (cfg.get("privacy") or {}).get("epsilon") is not None:
+            raise ConfigError("--resume: train.epochs cannot change for a [privacy] epsilon "
+                              "run (its noise multiplier was chosen for the original epochs); "
+                              "start a new run, or give privacy.noise_multiplier instead")
     else:
         cfg = validate(apply_overrides(load_config(config_path), list(sets)))
     from .cmd_distributed import train_distributed, wants_distributed
     if wants_distributed(cfg, nproc):  # --nproc N, a [distributed] section or under mpiexec
+        if cfg.get("privacy"):
+            raise ConfigError("config: [privacy] (DP-SGD) runs in one process; drop --nproc "
+                              "or the [distributed] section")
         return train_distributed(cfg, config_path, sets, resume, verbose, nproc)
     rd = prepare_data(cfg)
     B.manual_seed(cfg["train"]["seed"])  # fixes init, shuffling seed, dropout, augmentation
@@ -152,7 +159,13 @@ def train(config_path=None, sets=(), resume=None, verbose=1, extra_callbacks=(),
     trainer = Trainer(model, opt, _loss(rd.task), metrics=metric, scheduler=sched,
                       scheduler_interval="step" if per_batch else "epoch",
                       grad_clip=cfg["train"].get("grad_clip", 0.0) or None,
-                      step_fn=_adversarial_step(cfg, rd))
+                      step_fn=_adversarial_step(cfg, rd),
+                      compile=bool(cfg["train"].get("compile", False)))
+    from .cmd_fairness import after_train, privatize
+    dp_callbacks: list = []  # [privacy]: DP-SGD, wrapped before a resume loads the checkpoint
+    train_loader = privatize(cfg, trainer, train_loader, dp_callbacks)  # (accountant history)
+    from .fair_train import mitigate
+    train_loader = mitigate(cfg, rd, trainer, train_loader)  # [fairness] mitigation
     start = 0
     if resume is not None:
         # the trainer restores model, optimizer, schedule, RNG, loader order and callbacks
@@ -164,7 +177,8 @@ def train(config_path=None, sets=(), resume=None, verbose=1, extra_callbacks=(),
     elif resume is None:
         run_dir = _run_dir(cfg)
         (run_dir / "config.toml").write_text(dumps_toml(cfg), encoding="utf-8")
-    callbacks = [CSVLogger(str(run_dir / "history.csv"), append=start > 0, first_epoch=1)]
+    callbacks = dp_callbacks + [CSVLogger(str(run_dir / "history.csv"), append=start > 0,
+                                          first_epoch=1)]  # epsilon reaches history.csv
     if cfg["train"].get("early_stopping", 0) > 0:
         callbacks.insert(0, EarlyStopping(monitor="val_loss" if val_loader is not None
                                           else "loss", patience=cfg["train"]["early_stopping"],
@@ -173,8 +187,6 @@ def train(config_path=None, sets=(), resume=None, verbose=1, extra_callbacks=(),
         from ..train.callbacks import TensorBoard
         callbacks.append(TensorBoard(str(run_dir / "tensorboard")))
     callbacks.extend(extra_callbacks)
-    from .cmd_fairness import after_train, privatize
-    train_loader = privatize(cfg, trainer, train_loader, callbacks)  # [privacy]: DP-SGD
     if start < epochs:
         _fit(trainer, run_dir, train_loader, epochs, val_loader, callbacks, verbose)
     if resume is not None and sets:  # extended epochs: remember them in the run's config

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from . import config as C
+from . import fair_train
 
 __all__ = ["render_reference"]
 
@@ -16,6 +17,8 @@ _ALLOWED = {
     ("data", "augment"): C.AUGMENTS,
     ("optim", "name"): C.OPTIMIZERS,
     ("schedule", "name"): C.SCHEDULES,
+    ("fairness", "mitigation"): fair_train.MITIGATIONS,
+    ("fairness", "constraint"): fair_train.CONSTRAINTS,
 }
 _NOTES = {
     ("", "name"): "run name (the run directory is named after it)",
@@ -29,6 +32,13 @@ _NOTES = {
     ("model", "layers"): "a list of [[model.layers]] tables, each with type = ...",
     ("optim", "lr"): "> 0",
     ("train", "epochs"): ">= 1",
+    ("fairness", "sensitive"): "protected attribute (hmda: afam) or a feature column; audits "
+                               "the run and writes its model card",
+    ("fairness", "mitigation"): "reweighing: Kamiran & Calders loss weights; penalty: "
+                                "strength * fairness_penalty; adversarial: "
+                                "AdversarialDebiasing (default none)",
+    ("fairness", "strength"): "penalty weight or gradient-reversal factor >= 0 (default 1.0)",
+    ("fairness", "constraint"): "gap penalty or adversary targets (default demographic_parity)",
 }
 
 

@@ -22,7 +22,8 @@ def disagreement(pred_a, pred_b) -> float:
     """Fraction of samples on which two classifiers predict different labels.
 
     Args:
-        pred_a, pred_b: predicted labels ``(N,)``.
+        pred_a: one member's predicted labels ``(N,)``.
+        pred_b: the other's ``(N,)``.
 
     Returns:
         float in [0, 1] (0: identical members).
@@ -36,7 +37,8 @@ def q_statistic(pred_a, pred_b, y_true) -> float:
     ``(N11 N00 - N01 N10) / (N11 N00 + N01 N10)``, with ``N11`` both right, ``N00`` both wrong.
 
     Args:
-        pred_a, pred_b: predicted labels ``(N,)``.
+        pred_a: one member's predicted labels ``(N,)``.
+        pred_b: the other's ``(N,)``.
         y_true: true labels ``(N,)``.
 
     Returns:

@@ -8,8 +8,7 @@ Pictures live in :mod:`lamina.explain.plot` (matplotlib, imported on use).
 """
 
 from .deeplift import DeepLift, DeepLiftShap
-from .faithfulness import (aopc, deletion_curve, infidelity, insertion_curve, sanity_check,
-                           sensitivity_max, spearman)
+from .faithfulness import aopc, deletion_curve, infidelity, insertion_curve, sensitivity_max
 from .global_ import (GlobalSurrogate, Rule, extract_rules, partial_dependence,
                       permutation_importance)
 from .gradient import (Deconvolution, GradientShap, GuidedBackprop, InputXGradient,
@@ -17,6 +16,7 @@ from .gradient import (Deconvolution, GradientShap, GuidedBackprop, InputXGradie
 from .layer import LayerAttribution, LayerGradCam, LayerGradCamPlusPlus, LayerIntegratedGradients
 from .lrp import LRP, Alpha1_Beta0_Rule, EpsilonRule, GammaRule, IdentityRule, PropagationRule
 from .perturbation import FeatureAblation, Occlusion
+from .sanity import sanity_check, shuffled_label_model, spearman
 from .shapley import KernelShap, Lime, ShapleyValues, ShapleyValueSampling
 
 __all__ = [
@@ -34,5 +34,5 @@ __all__ = [
     "permutation_importance", "partial_dependence", "GlobalSurrogate", "extract_rules", "Rule",
     # trust
     "deletion_curve", "insertion_curve", "aopc", "infidelity", "sensitivity_max",
-    "sanity_check", "spearman",
+    "sanity_check", "shuffled_label_model", "spearman",
 ]

@@ -1,11 +1,9 @@
 """Can an explanation be trusted? Deletion / insertion curves (AOPC), infidelity and
-sensitivity-max (Yeh et al. 2019, Captum's ``infidelity`` / ``sensitivity_max``) and the
-model- and data-randomization sanity checks of Adebayo et al. 2018.
+sensitivity-max (Yeh et al. 2019, Captum's ``infidelity`` / ``sensitivity_max``). The
+randomization sanity checks of Adebayo et al. 2018 live in :mod:`lamina.explain.sanity`.
 """
 
 from __future__ import annotations
-
-import copy
 
 from .. import backend as B
 from ..autograd import Tensor, no_grad
@@ -14,8 +12,7 @@ from ._core import as_array, expand_target, forward_eval, select
 
 np = B.np
 
-__all__ = ["deletion_curve", "insertion_curve", "aopc", "infidelity", "sensitivity_max",
-           "sanity_check", "spearman"]
+__all__ = ["deletion_curve", "insertion_curve", "aopc", "infidelity", "sensitivity_max"]
 
 
 def _scores(model, x, target, softmax):
@@ -193,74 +190,3 @@ def sensitivity_max(explanation_func, inputs, perturb_func=None, perturb_radius:
     num = np.linalg.norm(ep - e0[:, None], ord=o, axis=-1)
     den = np.maximum(np.linalg.norm(e0, ord=o, axis=-1), 1e-30)
     return (num / den[:, None]).max(1)
-
-
-def spearman(a, b):
-    """Spearman rank correlation of each row of ``a`` with the same row of ``b``.
-
-    Returns:
-        array ``(N,)``.
-    """
-    a = as_array(a).reshape(len(a), -1).astype(np.float64)
-    b = as_array(b).reshape(len(b), -1).astype(np.float64)
-
-    def ranks(m):
-        r = np.empty_like(m)
-        np.put_along_axis(r, np.argsort(m, axis=1), np.arange(m.shape[1], dtype=np.float64)
-                          [None].repeat(m.shape[0], 0), axis=1)
-        return r - r.mean(1, keepdims=True)
-    ra, rb = ranks(a), ranks(b)
-    den = np.sqrt((ra * ra).sum(1) * (rb * rb).sum(1))
-    return (ra * rb).sum(1) / np.maximum(den, 1e-30)
-
-
-def _explain(method, model, x, kwargs):
-    explainer = method(model)
-    return as_array(explainer.attribute(x, **kwargs))
-
-
-def sanity_check(method, model, X, randomized_model=None, cascading: bool = True,
-                 absolute: bool = True, **kwargs):
-    """Adebayo et al. 2018's sanity checks: attributions of a trained model should change
-    when its weights (model randomization) or its labels (data randomization) are random.
-
-    Model randomization (default): re-initialise the parameterised layers from the top
-    down, cumulatively (``cascading``) or one at a time, on a deep copy (the model itself is
-    untouched), and report the mean Spearman rank correlation with the original
-    attributions after each step. Data randomization: pass ``randomized_model``, the same
-    architecture trained on shuffled labels; its single correlation is reported.
-
-    Args:
-        method (type or callable): an explainer class such as ``IntegratedGradients`` (any
-            ``model -> object with .attribute``).
-        model (Module): the trained model.
-        X (array): ``(N, ...)`` inputs.
-        randomized_model (Module or None): model trained on random labels. Default None.
-        cascading (bool): randomize layers cumulatively from the top. Default True.
-        absolute (bool): rank ``|attr|`` (as the paper's figures do). Default True.
-        **kwargs: passed to ``attribute`` (e.g. ``target=y``).
-
-    Returns:
-        dict ``{layer name or 'randomized_model': mean Spearman}`` in randomization order.
-    """
-    x = as_array(X)
-    ref = _explain(method, model, x, kwargs)
-    prep = np.abs if absolute else (lambda v: v)
-    if randomized_model is not None:
-        other = _explain(method, randomized_model, x, kwargs)
-        return {"randomized_model": float(spearman(prep(ref), prep(other)).mean())}
-    names = [name for name, m in model.named_modules()
-             if any(True for _ in m.parameters(recurse=False))]
-    out = {}
-    work = copy.deepcopy(model)
-    rng = B.rng()
-    for name in reversed(names):
-        if not cascading:
-            work = copy.deepcopy(model)
-        mod = work.get_submodule(name)
-        for p in mod.parameters(recurse=False):
-            std = float(p.array.std()) or 0.05
-            p.array = rng.normal(0.0, std, p.array.shape).astype(p.array.dtype)
-        out[name] = float(spearman(prep(ref), prep(_explain(method, work, x, kwargs))).mean())
-    return out
-

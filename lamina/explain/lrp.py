@@ -100,21 +100,34 @@ class LRP(Attribution):
     """Layer-wise relevance propagation with per-layer rules (Captum's ``LRP``).
 
     Rule layers (Linear, Conv2d, pools, BatchNorm2d) default to :class:`EpsilonRule`; set
-    ``module.rule`` to choose another. ReLU, Dropout and Tanh pass relevance through;
-    Flatten and Identity (which Captum rejects) are plain reshapes. Any other leaf module
-    raises TypeError, as in Captum. Each module must be used once per forward.
+    ``module.rule`` to choose another (Captum's way), or give a rule per layer type with
+    ``layer_rules`` (lamina's addition; a module's own ``.rule`` wins over its type's).
+    ReLU, Dropout and Tanh pass relevance through; Flatten and Identity (which Captum
+    rejects) are plain reshapes. Any other leaf module raises TypeError, as in Captum. Each
+    module must be used once per forward.
 
     Args:
         model (Module): the model.
+        layer_rules (dict or None): ``{module type: PropagationRule}``, matched with
+            ``isinstance`` in the dict's order. Default None.
 
     Example:
         >>> model[0].rule = GammaRule(0.25)
         >>> rel, delta = LRP(model).attribute(x, target=y, return_convergence_delta=True)
+        >>> LRP(model, layer_rules={nn.Conv2d: GammaRule(0.25)}).attribute(x, target=y)
     """
 
-    def __init__(self, model):
+    def __init__(self, model, layer_rules=None):
         super().__init__(model)
         self.model = model
+        self.layer_rules = dict(layer_rules or {})
+        for t, r in self.layer_rules.items():
+            check(isinstance(t, type) and isinstance(r, PropagationRule), "LRP",
+                  "layer_rules as {module type: PropagationRule}",
+                  f"{t!r}: {type(r).__name__}", cls=TypeError)
+
+    def _type_rule(self, m):
+        return next((r for t, r in self.layer_rules.items() if isinstance(m, t)), None)
 
     def _rules(self):
         rules = {}
@@ -122,6 +135,7 @@ class LRP(Attribution):
             if next(iter(m.children()), None) is not None:
                 continue
             rule = m.__dict__.get("rule")
+            rule = self._type_rule(m) if rule is None else rule
             if rule is not None:
                 check(isinstance(rule, PropagationRule), "LRP", "a PropagationRule as .rule",
                       type(rule).__name__, cls=TypeError)

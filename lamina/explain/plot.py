@@ -77,7 +77,16 @@ def overlay(image, attribution, title=None, path=None, alpha=0.6):
 
 
 def image_grid(images, attributions, titles=None, path=None, ncols=8, alpha=0.6):
-    """A grid of overlays (one per row of ``images``), as the CLI writes them.
+    """A grid of overlays (one per row of ``images``), as the CLI writes them; each cell
+    has its own symmetric colour limits.
+
+    Args:
+        images (array): ``(N, C, H, W)`` or ``(N, H, W)``.
+        attributions (array): shaped as ``images``.
+        titles (sequence or None): one per image. Default None.
+        path (str or None): PNG path. Default None.
+        ncols (int): cells per row (fewer when ``N`` is smaller). Default 8.
+        alpha (float): opacity of the heat maps. Default 0.6.
 
     Returns:
         matplotlib Figure.
@@ -160,7 +169,9 @@ def beeswarm(values, features, feature_names=None, max_display=10, path=None):
     Args:
         values (array): ``(N, D)`` attributions.
         features (array): ``(N, D)`` the explained rows.
-        feature_names, max_display, path: as :func:`summary_bar`.
+        feature_names (sequence or None): Default None (``x[j]``).
+        max_display (int): features shown. Default 10.
+        path (str or None): PNG path. Default None.
 
     Returns:
         matplotlib Figure.
@@ -191,7 +202,9 @@ def waterfall(values, base_value, feature_names=None, max_display=10, path=None)
     Args:
         values (array): ``(D,)`` attributions of one row.
         base_value (float): the expected output (or ``f(baseline)``).
-        feature_names, max_display, path: as :func:`summary_bar`.
+        feature_names (sequence or None): Default None (``x[j]``).
+        max_display (int): features shown. Default 10.
+        path (str or None): PNG path. Default None.
 
     Returns:
         matplotlib Figure.
@@ -241,19 +254,26 @@ def deletion_plot(fractions, curves, path=None, ylabel="class probability"):
 
 
 def sanity_plot(scores, path=None):
-    """Bars of the sanity check's Spearman correlation after each randomization step.
+    """Bars of the sanity check's Spearman correlation after each randomization step; a
+    ``randomized_labels`` entry (the data-randomization check) is drawn in red.
 
     Args:
-        scores (dict): ``{layer: correlation}`` from :func:`sanity_check`.
+        scores (dict): ``{layer: correlation}`` from :func:`sanity_check`, optionally merged
+            with its ``{"randomized_labels": correlation}``.
+        path (str or None): PNG path. Default None.
 
     Returns:
         matplotlib Figure.
     """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 3))
-    ax.bar([str(k) for k in scores], list(scores.values()), color="#7f7f7f")
+    colors = ["#d62728" if k == "randomized_labels" else "#7f7f7f" for k in scores]
+    ax.bar([str(k) for k in scores], list(scores.values()), color=colors)
     ax.axhline(1.0, color="gray", lw=0.5, ls="--")
     ax.set_ylim(-0.2, 1.05)
     ax.set_ylabel("Spearman vs trained")
-    ax.set_xlabel("layers randomized from the top (cumulative)")
+    xlabel = "layers randomized from the top (cumulative)"
+    if "randomized_labels" in scores:
+        xlabel += "; red: trained on permuted labels"
+    ax.set_xlabel(xlabel)
     return _save(fig, path)

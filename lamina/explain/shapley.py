@@ -123,8 +123,12 @@ class ShapleyValueSampling(Attribution):
     def attribute(self, inputs, baselines=None, target=None, additional_forward_args=None,
                   feature_mask=None, n_samples: int = 25, perturbations_per_eval=None):
         """Args:
-            inputs, baselines, target, additional_forward_args, feature_mask: as
-                :class:`ShapleyValues`.
+            inputs (Tensor or array): ``(N, ...)``.
+            baselines (scalar or array): values of absent features; None is 0.
+            target (int, sequence or None): class per row. Default None.
+            additional_forward_args: extra model arguments. Default None.
+            feature_mask (int array or None): group ids shaped as one sample; None makes
+                every scalar a feature.
             n_samples (int): random orderings. Default 25.
             perturbations_per_eval (int or None): coalitions per forward. Default None.
 
@@ -196,8 +200,12 @@ class Lime(Attribution):
                   feature_mask=None, n_samples: int = 50, perturbations_per_eval=None,
                   return_input_shape: bool = True):
         """Args:
-            inputs, baselines, target, additional_forward_args, feature_mask: as
-                :class:`ShapleyValues`.
+            inputs (Tensor or array): ``(N, ...)``.
+            baselines (scalar or array): values of absent features; None is 0.
+            target (int, sequence or None): class per row. Default None.
+            additional_forward_args: extra model arguments. Default None.
+            feature_mask (int array or None): group ids shaped as one sample; None makes
+                every scalar a feature.
             n_samples (int): sampled masks per row. Default 50.
             perturbations_per_eval (int or None): masks per forward. Default None (all).
             return_input_shape (bool): spread the coefficients onto the input's shape;

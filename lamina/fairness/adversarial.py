@@ -39,7 +39,8 @@ def grad_reverse(x, strength: float = 1.0):
     """Identity forward; the gradient is multiplied by ``-strength`` backward.
 
     Args:
-        x (Tensor): any shape. strength (float): reversal factor >= 0. Default 1.
+        x (Tensor): any shape.
+        strength (float): reversal factor >= 0. Default 1.
 
     Returns:
         Tensor: same values as ``x``.
@@ -127,10 +128,13 @@ class AdversarialDebiasing:
         """Train predictor and adversary together.
 
         Args:
-            X: features ``(N, ...)``. y: labels ``(N,)`` in {0, 1}.
+            X: features ``(N, ...)``.
+            y: labels ``(N,)`` in {0, 1}.
             sensitive_features: group per sample ``(N,)``.
-            epochs (int): Default 30. batch_size (int): Default 64.
-            verbose (int): Trainer verbosity. Default 0. callbacks: Trainer callbacks.
+            epochs (int): Default 30.
+            batch_size (int): Default 64.
+            verbose (int): Trainer verbosity. Default 0.
+            callbacks: Trainer callbacks.
 
         Returns:
             History.

@@ -401,7 +401,8 @@ def auc_by_group(y_true, y_score, *, sensitive_features) -> GroupMetrics:
     """ROC-AUC of scores within each group (NaN for a group holding one class only).
 
     Args:
-        y_true: binary labels ``(N,)``. y_score: positive-class scores ``(N,)``.
+        y_true: binary labels ``(N,)``.
+        y_score: positive-class scores ``(N,)``.
         sensitive_features: group column(s), as :func:`group_metrics`.
 
     Returns:

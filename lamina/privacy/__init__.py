@@ -8,15 +8,18 @@ Example:
     ...     loader, epochs=10, callbacks=[privacy.PrivacyMeter()])
 """
 
-from .accountant import (DEFAULT_ALPHAS, RDPAccountant, analytic_gaussian_epsilon, compute_rdp,
-                         get_noise_multiplier, get_privacy_spent)
+from .accountant import (ACCOUNTANTS, DEFAULT_ALPHAS, HistoryAccountant, RDPAccountant,
+                         analytic_gaussian_epsilon, compute_rdp, get_noise_multiplier,
+                         get_privacy_spent)
 from .attacks import membership_inference, per_example_loss, roc_curve_scores
 from .engine import PrivacyMeter, dp_step, make_private
 from .grad_sample import GradSampleModule, per_sample_grads, supported_layers
 from .optimizer import DPOptimizer, PoissonSampler, clip_and_accumulate
+from .prv import PRVAccountant
 
 __all__ = ["GradSampleModule", "per_sample_grads", "supported_layers", "DPOptimizer",
            "PoissonSampler", "clip_and_accumulate", "make_private", "dp_step", "PrivacyMeter",
-           "RDPAccountant", "compute_rdp", "get_privacy_spent", "get_noise_multiplier",
+           "RDPAccountant", "PRVAccountant", "HistoryAccountant", "ACCOUNTANTS", "compute_rdp",
+           "get_privacy_spent", "get_noise_multiplier",
            "analytic_gaussian_epsilon", "DEFAULT_ALPHAS", "membership_inference",
            "per_example_loss", "roc_curve_scores"]

@@ -10,9 +10,9 @@ over Opacus' grid of orders (1.1, 1.2, ..., 10.9, 12, ..., 63). Both are the for
 
 :func:`analytic_gaussian_epsilon` is the exact epsilon of one full-batch Gaussian step (Balle &
 Wang 2018), the reference an accountant's one-step answer must upper-bound.
-A PRV accountant (Gopi et al. 2021) is not built in: it would tighten epsilon by ~10-20% at
-the cost of an FFT composition with its own error bounds, which the ``prv-accountant``
-package already implements and tests; see docs/responsible.md for the decision.
+The PRV accountant (Gopi et al. 2021), tighter for long runs, is
+:class:`~lamina.privacy.PRVAccountant` (``lamina/privacy/prv.py``); both share
+:class:`HistoryAccountant`'s history and checkpoint state.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import math
 from .. import backend as B
 from ..errors import check
 
-__all__ = ["RDPAccountant", "compute_rdp", "get_privacy_spent", "get_noise_multiplier",
-           "analytic_gaussian_epsilon", "DEFAULT_ALPHAS"]
+__all__ = ["HistoryAccountant", "RDPAccountant", "ACCOUNTANTS", "compute_rdp",
+           "get_privacy_spent", "get_noise_multiplier", "analytic_gaussian_epsilon",
+           "DEFAULT_ALPHAS"]
 
 np = B.np
 DEFAULT_ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64))
@@ -94,8 +95,10 @@ def compute_rdp(*, q: float, noise_multiplier: float, steps: int, orders):
     """RDP of ``steps`` sampled Gaussian steps at each order.
 
     Args:
-        q (float): sampling rate in [0, 1]. noise_multiplier (float): sigma / sensitivity.
-        steps (int): number of steps. orders (float or sequence): RDP orders > 1.
+        q (float): sampling rate in [0, 1].
+        noise_multiplier (float): sigma / sensitivity.
+        steps (int): number of steps.
+        orders (float or sequence): RDP orders > 1.
 
     Returns:
         float or float64 array ``(len(orders),)`` (may hold ``inf``).
@@ -110,7 +113,9 @@ def get_privacy_spent(*, orders, rdp, delta: float):
     """(epsilon, best order) from RDP values by Balle et al. 2020's conversion.
 
     Args:
-        orders: orders ``(K,)``. rdp: RDP at those orders ``(K,)``. delta (float): target delta.
+        orders: orders ``(K,)``.
+        rdp: RDP at those orders ``(K,)``.
+        delta (float): target delta.
 
     Returns:
         ``(eps, alpha)`` floats; ``(inf, nan)`` when every order is infinite.
@@ -127,7 +132,54 @@ def get_privacy_spent(*, orders, rdp, delta: float):
     return float(eps[i]), float(o[i])
 
 
-class RDPAccountant:
+class HistoryAccountant:
+    """What every accountant shares (Opacus' ``IAccountant``): the ``history`` of
+    ``(noise_multiplier, sample_rate, steps)`` triples, consecutive equal steps merged,
+    and a JSON-able ``state_dict`` so a checkpoint carries the budget spent so far."""
+
+    def __init__(self):
+        self.history: list = []
+
+    def step(self, *, noise_multiplier: float, sample_rate: float) -> None:
+        """Record one step of the sampled Gaussian mechanism.
+
+        Args:
+            noise_multiplier: sigma of the step.
+            sample_rate: Poisson sampling rate ``q`` of the step.
+        """
+        if self.history and self.history[-1][:2] == (noise_multiplier, sample_rate):
+            s, q, n = self.history[-1]
+            self.history[-1] = (s, q, n + 1)
+        else:
+            self.history.append((noise_multiplier, sample_rate, 1))
+
+    def __len__(self) -> int:
+        return len(self.history)
+
+    @classmethod
+    def mechanism(cls) -> str:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """``{'history': [[sigma, q, steps], ...], 'mechanism': name}`` (JSON-able)."""
+        return {"history": [list(h) for h in self.history], "mechanism": self.mechanism()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` (Opacus' check: the mechanism must match).
+
+        Args:
+            state: as returned by :meth:`state_dict`.
+
+        Raises:
+            ValueError: ``state`` was saved by a different accountant.
+        """
+        mech = state.get("mechanism", self.mechanism())
+        check(mech == self.mechanism(), f"{type(self).__name__}.load_state_dict",
+              f"a {self.mechanism()!r} accountant state", repr(mech), cls=ValueError)
+        self.history = [(float(s), float(q), int(n)) for s, q, n in state["history"]]
+
+
+class RDPAccountant(HistoryAccountant):
     """Renyi-DP accountant with Opacus' interface (``step``, ``get_epsilon``, ``history``).
 
     ``history`` is a list of ``(noise_multiplier, sample_rate, steps)``; consecutive steps with
@@ -142,17 +194,6 @@ class RDPAccountant:
 
     DEFAULT_ALPHAS = DEFAULT_ALPHAS
 
-    def __init__(self):
-        self.history: list = []
-
-    def step(self, *, noise_multiplier: float, sample_rate: float) -> None:
-        """Record one step of the sampled Gaussian mechanism."""
-        if self.history and self.history[-1][:2] == (noise_multiplier, sample_rate):
-            s, q, n = self.history[-1]
-            self.history[-1] = (s, q, n + 1)
-        else:
-            self.history.append((noise_multiplier, sample_rate, 1))
-
     def get_privacy_spent(self, *, delta: float, alphas=None) -> tuple:
         """``(epsilon, best alpha)`` spent so far; ``(0, 0)`` before any step."""
         if not self.history:
@@ -166,34 +207,31 @@ class RDPAccountant:
         """Epsilon spent so far at ``delta``.
 
         Args:
-            delta (float): target delta. alphas (sequence, optional): RDP orders; default
-                :data:`DEFAULT_ALPHAS`.
+            delta (float): target delta.
+            alphas (sequence, optional): RDP orders; default :data:`DEFAULT_ALPHAS`.
+            **kwargs: ignored (accepted so callers can pass PRV options).
 
         Returns:
             float.
         """
         return self.get_privacy_spent(delta=delta, alphas=alphas)[0]
 
-    def __len__(self) -> int:
-        return len(self.history)
-
     @classmethod
     def mechanism(cls) -> str:
         return "rdp"
 
-    def state_dict(self) -> dict:
-        """``{'history': [[sigma, q, steps], ...]}`` (JSON-able)."""
-        return {"history": [list(h) for h in self.history]}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.history = [tuple(h) for h in state["history"]]
+ACCOUNTANTS = ("rdp", "prv")
 
 
 def _accountant(name):
+    """A fresh accountant by Opacus' name (``PrivacyEngine(accountant=...)``)."""
     if name == "rdp":
         return RDPAccountant()
-    raise ValueError(f"accountant: expected 'rdp' (the PRV accountant is not built in; see "
-                     f"docs/responsible.md), got {name!r}")
+    if name == "prv":
+        from .prv import PRVAccountant
+        return PRVAccountant()
+    raise ValueError(f"accountant: expected one of {ACCOUNTANTS}, got {name!r}")
 
 
 def get_noise_multiplier(*, target_epsilon: float, target_delta: float, sample_rate: float,
@@ -204,11 +242,14 @@ def get_noise_multiplier(*, target_epsilon: float, target_delta: float, sample_r
     at most ``target_epsilon``: Opacus' doubling then bisection search.
 
     Args:
-        target_epsilon (float), target_delta (float): the budget.
+        target_epsilon (float): the budget's epsilon.
+        target_delta (float): the budget's delta.
         sample_rate (float): batch size / dataset size.
-        epochs (int) or steps (int): exactly one; ``steps = int(epochs / sample_rate)``.
-        accountant (str): ``"rdp"`` (the only one built in).
+        epochs (int, optional): give this or ``steps``; ``steps = int(epochs / sample_rate)``.
+        steps (int, optional): give this or ``epochs``.
+        accountant (str): ``"rdp"`` (default) or ``"prv"`` (Opacus' names).
         epsilon_tolerance (float): stop when ``target - eps < tolerance``. Default 0.01.
+        **kwargs: passed to the accountant's ``get_epsilon`` (e.g. ``eps_error`` for PRV).
 
     Returns:
         float: sigma.
@@ -250,7 +291,9 @@ def analytic_gaussian_epsilon(noise_multiplier: float, delta: float, steps: int 
     solved for ``eps`` by bisection.
 
     Args:
-        noise_multiplier (float): sigma. delta (float): target delta. steps (int): Default 1.
+        noise_multiplier (float): sigma.
+        delta (float): target delta.
+        steps (int): number of full-batch steps. Default 1.
 
     Returns:
         float.

@@ -15,7 +15,7 @@ from ..data.loader import DataLoader
 from ..errors import check
 from ..train.callbacks.base import Callback
 from ..train.step import compute_loss, split_batch
-from .accountant import RDPAccountant, _accountant, get_noise_multiplier
+from .accountant import ACCOUNTANTS, HistoryAccountant, _accountant, get_noise_multiplier
 from .grad_sample import GradSampleModule
 from .optimizer import DPOptimizer, PoissonSampler
 
@@ -42,7 +42,9 @@ def make_private(model, optimizer, loader, *, target_epsilon: float | None = Non
         max_grad_norm (float): per-example clipping norm. Default 1.0.
         poisson_sampling (bool): rebuild the loader with a :class:`PoissonSampler` (the
             sampling the accountant assumes). Default True.
-        accountant (str): ``"rdp"`` (default; the only one built in).
+        accountant (str): ``"rdp"`` (default, :class:`~lamina.privacy.RDPAccountant`) or
+            ``"prv"`` (:class:`~lamina.privacy.PRVAccountant`, tighter), as Opacus'
+            ``PrivacyEngine(accountant=...)``; used both to pick sigma and to track the run.
         seed (int, optional): the sampler's seed; None draws one from ``lamina.backend.rng()``.
         ghost (bool): ghost clipping for Linear layers (same update, no ``(N, out, in)``
             per-example arrays; see :class:`~lamina.privacy.GradSampleModule`). Default True.
@@ -55,6 +57,8 @@ def make_private(model, optimizer, loader, *, target_epsilon: float | None = Non
         >>> model, opt, loader = make_private(model, SGD(model.parameters(), 0.5), loader,
         ...                                   target_epsilon=3.0, target_delta=1e-5, epochs=20)
     """
+    check(accountant in ACCOUNTANTS, "make_private", f"accountant in {ACCOUNTANTS}",
+          repr(accountant), cls=ValueError)
     check((target_epsilon is None) != (noise_multiplier is None), "make_private",
           "exactly one of target_epsilon= or noise_multiplier=",
           f"target_epsilon={target_epsilon}, noise_multiplier={noise_multiplier}",
@@ -110,11 +114,13 @@ class PrivacyMeter(Callback):
     History (``history["epsilon"]``) and on the progress bar line.
 
     Args:
-        accountant (RDPAccountant, optional): default: the trainer's optimizer's accountant.
+        accountant (HistoryAccountant, optional): default: the trainer's optimizer's
+            accountant.
         delta (float, optional): default: the optimizer's ``target_delta``, else 1e-5.
     """
 
-    def __init__(self, accountant: RDPAccountant | None = None, delta: float | None = None):
+    def __init__(self, accountant: HistoryAccountant | None = None,
+                 delta: float | None = None):
         self.accountant, self.delta = accountant, delta
 
     def _eps(self) -> float:

@@ -89,8 +89,9 @@ class DPOptimizer:
         expected_batch_size (int, optional): divisor of the noisy sum (``sample_rate * N``);
             None uses each batch's actual size. Default None.
         loss_reduction (str): ``"mean"`` (default) or ``"sum"`` (no division).
-        accountant (RDPAccountant, optional): stepped with ``(noise_multiplier,
-            sample_rate)`` after every step. Default None.
+        accountant (RDPAccountant or PRVAccountant, optional): stepped with
+            ``(noise_multiplier, sample_rate)`` after every step; its history is part of
+            :meth:`state_dict`. Default None.
         sample_rate (float, optional): needed with an accountant.
 
     Example:
@@ -174,10 +175,30 @@ class DPOptimizer:
         return loss
 
     def state_dict(self) -> dict:
-        return self.original_optimizer.state_dict()
+        """The wrapped optimizer's state plus ``"privacy_accountant"`` (the accountant's
+        :meth:`~lamina.privacy.HistoryAccountant.state_dict`), so a checkpoint carries the
+        budget spent: a resumed run reports the epsilon of an uninterrupted one.
+
+        Returns:
+            dict: ``state``, ``param_groups`` and, with an accountant, ``privacy_accountant``.
+        """
+        state = dict(self.original_optimizer.state_dict())
+        if self.accountant is not None:
+            state["privacy_accountant"] = self.accountant.state_dict()
+        return state
 
     def load_state_dict(self, state) -> None:
+        """Restore :meth:`state_dict` (a plain optimizer's state loads too, leaving the
+        accountant as it is).
+
+        Args:
+            state: as returned by :meth:`state_dict`.
+        """
+        state = dict(state)
+        acc = state.pop("privacy_accountant", None)
         self.original_optimizer.load_state_dict(state)
+        if acc is not None and self.accountant is not None:
+            self.accountant.load_state_dict(acc)
 
 
 class PoissonSampler(_Seeded):

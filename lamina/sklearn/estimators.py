@@ -135,7 +135,8 @@ class NeuralNetBinaryClassifier(NeuralNetClassifier):
             ``batch_size``, ``callbacks``, ``train_split``, ``scheduler``, ``device``,
             ``random_state``, ``verbose``, ``warm_start`` and routed ``module__*`` keys: see
             :class:`~lamina.sklearn.net.NeuralNet`.
-        class_weight, sampling: as :class:`NeuralNetClassifier`.
+        class_weight: as :class:`NeuralNetClassifier`.
+        sampling: as :class:`NeuralNetClassifier`.
         threshold (float): ``predict`` gives ``classes_[1]`` where ``P(classes_[1]) >=
             threshold``. Default 0.5; tune it with :func:`lamina.sklearn.tune_threshold`.
 

@@ -152,8 +152,11 @@ class DenoisingAutoencoderImputer(_LearnedImputer):
         random_state (int, optional): seeds initialization and corruption. Default None.
 
     Attributes:
-        module_ (Module), mean_, scale_ (arrays ``(F,)``), history_ (History),
-        n_features_in_ (int).
+        module_ (Module): the trained network.
+        mean_ (array): observed mean per column ``(F,)``.
+        scale_ (array): observed standard deviation per column ``(F,)`` (1 where constant).
+        history_ (History): per-epoch ``loss`` and ``masked_mse``.
+        n_features_in_ (int): columns seen at ``fit``.
 
     Example:
         >>> from sklearn.pipeline import make_pipeline
@@ -178,8 +181,11 @@ class VAEImputer(_LearnedImputer):
         hidden (tuple of int): encoder widths (the decoder mirrors them). Default (64,).
         latent (int): latent dimensions. Default 8.
         beta (float): weight of the KL term per feature. Default 0.1.
-        corruption, max_epochs, lr, batch_size, random_state: as
-            :class:`DenoisingAutoencoderImputer`.
+        corruption: as :class:`DenoisingAutoencoderImputer`.
+        max_epochs: as :class:`DenoisingAutoencoderImputer`.
+        lr: as :class:`DenoisingAutoencoderImputer`.
+        batch_size: as :class:`DenoisingAutoencoderImputer`.
+        random_state: as :class:`DenoisingAutoencoderImputer`.
 
     Attributes:
         As :class:`DenoisingAutoencoderImputer`.

@@ -10,11 +10,13 @@ Pickling a fitted estimator stores its parameters and the module's ``state_dict`
 module, optimizer and trainer objects are dropped and the module is rebuilt on unpickling);
 ``save_params``/``load_params`` write and read the weights with :mod:`lamina.io` (safetensors,
 never pickle).
+
+Layout: this file is the estimator (parameters, validation, ``fit``, ``forward``);
+``_build`` turns parameters into objects, ``_training`` holds the seeding, the validation
+split and the weighted batch step, ``_persist`` the pickling and ``save_params``.
 """
 
 from __future__ import annotations
-
-import contextlib
 
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
@@ -24,39 +26,19 @@ from .. import backend as B
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..data import DataLoader, TensorDataset
-from ..errors import check, op_error
+from ..errors import check
 from ..nn import Module
 from ..train import Trainer
 from . import _build
+from ._persist import PersistenceMixin
+from ._training import host, seeded, split_train_valid, weighted_step
 
-__all__ = ["NeuralNet", "seeded"]
+__all__ = ["NeuralNet", "seeded"]  # seeded lives in _training; kept importable from here
 
 np = B.np
 
 
-@contextlib.contextmanager
-def seeded(seed):
-    """Seed lamina's generator for a block and restore the global state afterwards.
-
-    Args:
-        seed (int or None): None leaves the generator alone.
-    """
-    if seed is None:
-        yield
-        return
-    state = B.get_rng_state()
-    B.manual_seed(int(seed))
-    try:
-        yield
-    finally:
-        B.set_rng_state(state)
-
-
-def _host(a):
-    return B.to_host(a.array if isinstance(a, Tensor) else a)
-
-
-class NeuralNet(BaseEstimator):
+class NeuralNet(PersistenceMixin, BaseEstimator):
     """Base of the wrappers; use :class:`NeuralNetClassifier`, :class:`NeuralNetRegressor` or
     :class:`NeuralNetBinaryClassifier`.
 
@@ -84,7 +66,10 @@ class NeuralNet(BaseEstimator):
         **kwargs: ``module__*``, ``optimizer__*``, ``criterion__*``, ``scheduler__*``.
 
     Attributes:
-        module_, optimizer_, criterion_, trainer_: the fitted objects.
+        module_ (Module): the fitted network.
+        optimizer_ (Optimizer): its optimizer.
+        criterion_: the loss built from ``criterion``.
+        trainer_ (Trainer): the loop that trained it.
         history_ (History): per-epoch ``loss`` (and ``val_loss``, ``val_accuracy``...).
         n_features_in_ (int): input features seen at fit.
         feature_names_in_ (array): column names (DataFrame input only).
@@ -207,7 +192,7 @@ class NeuralNet(BaseEstimator):
                                                  _build.routed_kwargs(self, "scheduler"), name)
         self.trainer_ = Trainer(self.module_, self.optimizer_, loss_fn=self._mean_loss,
                                 metrics=self._metrics, scheduler=self.scheduler_,
-                                step_fn=_weighted_step, device=self.device)
+                                step_fn=weighted_step, device=self.device)
         self._init_shape = (int(n_features), int(n_outputs), class_counts)
         return self
 
@@ -246,7 +231,9 @@ class NeuralNet(BaseEstimator):
         """One more epoch on ``(X, y)`` (initializing on the first call, as ``MLPClassifier``).
 
         Args:
-            X, y, sample_weight: as :meth:`fit`.
+            X: as :meth:`fit`.
+            y: as :meth:`fit`.
+            sample_weight: as :meth:`fit`.
             classes: every class label (classifiers; needed on the first call when one batch
                 may miss classes). Default None.
 
@@ -286,31 +273,7 @@ class NeuralNet(BaseEstimator):
         return self
 
     def _split(self, X, y_enc, w):
-        split = self.train_split
-        if split is None or split == 0:
-            return (X, y_enc, w), None
-        n = len(X)
-        if isinstance(split, float):
-            check(0 < split < 1, type(self).__name__, "train_split as a fraction in (0, 1)",
-                  repr(split))
-            from sklearn.model_selection import train_test_split
-            idx = np.arange(n)
-            strat = y_enc if y_enc.ndim == 1 else None
-            try:
-                tr, va = train_test_split(idx, test_size=split, stratify=strat,
-                                          random_state=int(B.rng().integers(2**31 - 1)))
-            except ValueError:  # a class too small to stratify
-                tr, va = train_test_split(idx, test_size=split,
-                                          random_state=int(B.rng().integers(2**31 - 1)))
-        elif hasattr(split, "split"):
-            tr, va = next(iter(split.split(X, y_enc if y_enc.ndim == 1 else None)))
-        elif callable(split):
-            tr, va = split(X, y_enc)
-        else:
-            raise op_error(type(self).__name__, "train_split as None, a fraction, a CV splitter "
-                           "or a callable (X, y) -> (train_idx, val_idx)", repr(split),
-                           cls=TypeError)
-        return (X[tr], y_enc[tr], w[tr]), (X[va], y_enc[va])
+        return split_train_valid(self.train_split, X, y_enc, w, type(self).__name__)
 
     # ------------------------------------------------------------------ inference
     def forward(self, X):
@@ -335,87 +298,8 @@ class NeuralNet(BaseEstimator):
                     xb = Tensor(X[i:i + step])
                     if self.device != "cpu":
                         xb = xb.to(self.device)
-                    outs.append(_host(model(xb)))
+                    outs.append(host(model(xb)))
         finally:
             model.train(was)
         out = np.concatenate(outs) if outs else np.zeros((0, self._init_shape[1]), X.dtype)
         return out.reshape(len(X), -1)
-
-    # ------------------------------------------------------------------ persistence
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        module = state.pop("module_", None)
-        for k in ("optimizer_", "scheduler_", "trainer_", "criterion_"):
-            state.pop(k, None)
-        if module is not None:
-            state["_module_state"] = {k: _host(v).copy()
-                                      for k, v in module.state_dict().items()}
-        return state
-
-    def __setstate__(self, state):
-        arrays = state.pop("_module_state", None)
-        self.__dict__.update(state)
-        if arrays is not None:
-            with seeded(0):  # the fresh weights are overwritten at once
-                self.initialize(*self._init_shape)
-            self.module_.load_state_dict(arrays)
-            self.trainer_.history = self.history_
-            self.trainer_.epoch = self.n_epochs_
-
-    def save_params(self, path) -> None:
-        """Write the fitted weights, sizes, classes and history to ``path`` with
-        :func:`lamina.io.save` (safetensors + JSON, never pickle).
-
-        Args:
-            path (str or PathLike): destination file (``.safetensors`` by convention).
-        """
-        from ..io import save
-        check_is_fitted(self, "module_")
-        n_in, n_out, counts = self._init_shape
-        meta = {"n_features": n_in, "n_outputs": n_out, "epochs": self.n_epochs_,
-                "class_counts": None if counts is None else [int(c) for c in counts],
-                "classes": None if not hasattr(self, "classes_") else self.classes_.tolist(),
-                "feature_names": (None if not hasattr(self, "feature_names_in_")
-                                  else [str(f) for f in self.feature_names_in_])}
-        save({"module": dict(self.module_.state_dict()), "meta": meta,
-              "history": self.history_.state_dict()}, path)
-
-    def load_params(self, path):
-        """Restore :meth:`save_params` into this (unfitted or fitted) estimator: the module is
-        built from the saved sizes with this estimator's parameters, then loaded.
-
-        Args:
-            path (str or PathLike): a file written by :meth:`save_params`.
-
-        Returns:
-            self.
-        """
-        from ..io import load
-        from ..train import History
-        tree = load(path)
-        meta = tree["meta"]
-        self.initialize(meta["n_features"], meta["n_outputs"], meta["class_counts"])
-        self.module_.load_state_dict(tree["module"])
-        self.n_features_in_ = int(meta["n_features"])
-        if meta["classes"] is not None:
-            self.classes_ = np.asarray(meta["classes"])
-        if meta["feature_names"] is not None:
-            self.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-        self.history_ = History()
-        self.history_.load_state_dict(tree["history"])
-        self.n_epochs_ = int(meta["epochs"])
-        self.trainer_.history, self.trainer_.epoch = self.history_, self.n_epochs_
-        return self
-
-
-def _weighted_step(trainer, batch) -> dict:
-    """One step on ``(x, y, w)``: the mean of per-sample losses times their weights."""
-    x, y, w = batch
-    net = trainer.loss_fn.__self__
-    opt = trainer.optimizer
-    opt.zero_grad()
-    out = trainer.model(x)
-    loss = (net._per_sample(out, y) * w).mean()
-    loss.backward()
-    opt.step()
-    return {"loss": loss.item(), "y_pred": out.array, "y_true": y.array}

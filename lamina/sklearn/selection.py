@@ -56,7 +56,11 @@ def sample_curve(estimator, X, y, train_sizes=(0.1, 0.25, 0.5, 1.0), cv=3, scori
     """Learning curve: scores against the number of training samples.
 
     Args:
-        estimator, X, y, cv, scoring: as :func:`complexity_curve`.
+        estimator: as :func:`complexity_curve`.
+        X: as :func:`complexity_curve`.
+        y: as :func:`complexity_curve`.
+        cv: as :func:`complexity_curve`.
+        scoring: as :func:`complexity_curve`.
         train_sizes: fractions (or counts) of the training folds. Default (0.1, 0.25, 0.5, 1.0).
 
     Returns:

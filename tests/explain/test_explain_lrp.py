@@ -53,3 +53,20 @@ def test_lrp_epsilon_conserves_relevance_at_each_layer():
         out = sub(lamina.tensor(h)).numpy()[:, 1]
         rel = LRP(sub).attribute(h, target=1).numpy()
         np.testing.assert_allclose(rel.sum(1), out, rtol=1e-6, atol=1e-9)
+
+
+def test_lrp_layer_rules_by_type_equal_rules_set_per_module():
+    x = np.random.default_rng(2).standard_normal((4, 6))
+    by_module = _mlp()
+    for i in (0, 2, 4):
+        by_module[i].rule = GammaRule(0.25)
+    by_module[4].rule = EpsilonRule(0.1)
+    want = LRP(by_module).attribute(x, target=1).numpy()
+    by_type = _mlp()
+    by_type[4].rule = EpsilonRule(0.1)  # a module's own rule wins over its type's
+    got = LRP(by_type, layer_rules={nn.Linear: GammaRule(0.25)}).attribute(x, target=1)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    plain = LRP(_mlp()).attribute(x, target=1).numpy()  # the rules do change the result
+    assert np.abs(plain - want).max() > 1e-3
+    with pytest.raises(TypeError, match="layer_rules as"):
+        LRP(by_type, layer_rules={nn.Linear: "gamma"})

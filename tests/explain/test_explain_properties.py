@@ -117,3 +117,32 @@ def test_gradcam_plus_plus_is_a_nonnegative_layer_map(cnn_pair):
     model, _, x = cnn_pair
     cam = LayerGradCamPlusPlus(model, model[3]).attribute(x, target=[0, 1, 2, 3]).numpy()
     assert cam.shape == (4, 1, 4, 4) and (cam >= 0).all() and cam.max() > 0
+
+
+class _LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
+def test_gradient_methods_explain_a_recurrent_model():
+    lamina.manual_seed(0)
+    model = _LSTMClassifier().double()  # left in train mode: explainers must not switch it
+    x = np.random.default_rng(5).standard_normal((4, 6, 3))
+    attr, delta = IntegratedGradients(model).attribute(x, target=1, n_steps=16,
+                                                       return_convergence_delta=True)
+    assert attr.shape == x.shape and np.abs(delta).max() < 1e-8  # smooth model: IG converges
+    g = Saliency(model).attribute(x, target=[0, 1, 0, 1], abs=False).numpy()
+    e = np.zeros_like(x)
+    e[2, 3, 1] = 1e-6  # central difference of one input of row 2 (target 0)
+    with lamina.no_grad():
+        hi, lo = (model(lamina.tensor(x + s * e)).numpy()[2, 0] for s in (1, -1))
+    assert g[2, 3, 1] == pytest.approx((hi - lo) / 2e-6, rel=1e-6, abs=1e-9)
+    assert model.training and all(p.grad is None for p in model.parameters())
+    x32 = x.astype(np.float32)
+    assert InputXGradient(_LSTMClassifier()).attribute(x32, target=0).numpy().dtype == np.float32

@@ -67,11 +67,12 @@ def test_each_mitigation_halves_the_gap_it_targets():
     deb.fit(d.x_train, d.y_train, a_tr, epochs=40)
     acc, _, eo = _gaps(y, deb.predict(d.x_test), a_te)
     assert eo <= 0.5 * eo0 and acc >= acc0 - 0.03
-    # post-processing on the training scores: measured acc .910, dp .005 on test
+    # post-processing on the training scores (randomized rule, one draw): measured acc .908,
+    # dp .020 on test
     p_tr = _proba(base, d.x_train)
     to = fz.ThresholdOptimizer(constraints="demographic_parity").fit(
         p_tr, d.y_train, sensitive_features=a_tr)
-    acc, dp, _ = _gaps(y, to.predict(p_te, sensitive_features=a_te), a_te)
+    acc, dp, _ = _gaps(y, to.predict(p_te, sensitive_features=a_te, random_state=0), a_te)
     # sampling noise of the afam group's selection rate on the test split (n = 68)
     se = np.sqrt(0.25 / np.sum(a_te == 1))
     assert dp <= min(0.5 * dp0, 2 * se) and acc >= acc0 - 0.02
