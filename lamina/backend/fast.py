@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover - depends on the install
 
 __all__ = ["available", "enabled", "set_enabled", "flat_pair", "relu_grad", "max_pool_fwd",
            "max_pool_bwd", "fold_rows", "adam_update", "lstm_gates",
-           "lstm_bwd_step", "sgd_momentum"]
+           "lstm_bwd_step", "sgd_momentum",
+           "gru_bwd_step"]
 
 _state = {"on": numba is not None}
 
@@ -191,6 +192,19 @@ if numba is not None:  # pragma: no branch
             b[k] = bk
             p[k] -= lr * bk
 
+    @_jit
+    def _gru_bwd_step(dh, dy, has_dy, qn, qr, qz, r, z, dn, d):  # pragma: no cover
+        n_, hh = dh.shape
+        for n in range(n_):
+            for j in range(hh):
+                g = dh[n, j] + dy[n, j] if has_dy else dh[n, j]
+                e = g * qn[n, j]
+                dn[n, j] = e
+                d[n, j] = e * qr[n, j]
+                d[n, hh + j] = g * qz[n, j]
+                d[n, 2 * hh + j] = e * r[n, j]
+                dh[n, j] = g * z[n, j]
+
 
 def relu_grad(gy, y, out) -> bool:
     """``out = gy * (y > 0)`` in one pass when the three arrays share one layout; returns
@@ -262,3 +276,11 @@ def sgd_momentum(p, g, b, *, momentum, lr) -> bool:
     t = p.dtype.type
     _sgd_momentum(pg[0], pg[1], pb[1], t(momentum), t(lr))
     return True
+
+
+def gru_bwd_step(dh, dy, qn, qr, qz, r, z, dn, d) -> None:
+    """One GRU step back (PyTorch's gates r, z, n): ``dh += dy`` (when given), ``dn = dh *
+    qn``, the gate gradients ``(dn * qr, dh * qz, dn * r)`` into ``d`` ``(N, 3H)``, then
+    ``dh *= z`` (the caller adds ``d @ W_hh``). The same operations, in the same order, as
+    the NumPy path of :mod:`lamina.functional.recurrent`."""
+    _gru_bwd_step(dh, dh if dy is None else dy, dy is not None, qn, qr, qz, r, z, dn, d)

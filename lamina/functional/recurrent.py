@@ -235,7 +235,14 @@ def _seq_backward(xp, mode, cache, w_ih, w_hh, dy, dh_n, dc_n, mask, reverse, ne
         q_r = hn * r * (1 - r)
         dGh = xp.empty((T, N, 3 * H), dt)
         dn = xp.empty((T, N, H), dt)
+        fused = mf is None and xp is B.np and fast.enabled()
         for t in order:
+            if fused:   # one numba pass, then the hidden GEMM
+                fast.gru_bwd_step(dh, None if dy is None else dy[t], q_n[t], q_r[t], q_z[t],
+                                  r[t], z[t], dn[t], dGh[t])
+                xp.matmul(dGh[t], w_hh, out=tmp_h)
+                dh += tmp_h
+                continue
             if dy is not None:
                 dh += dy[t]
             if mf is not None:

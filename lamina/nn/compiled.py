@@ -32,8 +32,9 @@ from .. import backend as B
 from ..autograd import engine as _engine
 from ..autograd import inplace as _inplace
 from ..autograd.function import TRACE, _snapshot
-from ..autograd.grad_mode import NOT_DEFAULT, is_grad_enabled
+from ..autograd.grad_mode import HOOKS, NOT_DEFAULT, current_mode, is_grad_enabled
 from ..autograd.tensor import CREATED, INPLACE_USED, VALUE_READ, Tensor
+from ._compiled_backward import attach, build_backward
 from .module import Module
 
 __all__ = ["compile", "CompiledFunction"]
@@ -94,7 +95,7 @@ class _Tracer:
 class _Plan:
     """One captured signature: the op schedule and where the arguments enter it."""
 
-    __slots__ = ("nodes", "outputs", "structure", "counters", "run")
+    __slots__ = ("nodes", "outputs", "structure", "counters", "run", "flat")
 
     def replay(self, args):
         self.run(args)
@@ -152,6 +153,8 @@ class _Plan:
         self.run = ns["run"]
 
     def _outputs(self, args):
+        if self.flat is not None and not (HOOKS.active or current_mode().anomaly):
+            return self._flat_outputs(args)
         res = []
         for kind, ref in self.outputs:
             if kind == "arg":
@@ -169,6 +172,24 @@ class _Plan:
             res.append(t)
         return res[0] if self.structure is None else self.structure(res)
 
+    def _flat_outputs(self, args):
+        """Handles on one :class:`CompiledBackward` node (the captured backward)."""
+        res, handles = [], []
+        for kind, ref in self.outputs:
+            if kind == "arg":
+                res.append(args[ref])
+            elif kind == "ext":
+                res.append(ref)
+            else:
+                t = _new(Tensor)
+                t.array = ref.array
+                if ref._requires_grad:
+                    handles.append(t)
+                res.append(t)
+        if handles:
+            attach(self.flat[0], self.flat[1], args, handles)
+        return res[0] if self.structure is None else self.structure(res)
+
 
 class CompiledFunction:
     """A function of tensors with its op schedule captured per input signature (see the
@@ -182,8 +203,9 @@ class CompiledFunction:
         replays: the number of replayed calls so far.
     """
 
-    def __init__(self, fn, modules=(), cache_size: int = 8):
+    def __init__(self, fn, modules=(), cache_size: int = 8, flat_backward: bool = True):
         self.fn, self.modules = fn, tuple(modules)
+        self.flat_backward = bool(flat_backward)
         self.cache_size = int(cache_size)
         self.fallback_reason = None
         self.traces = self.replays = 0
@@ -307,6 +329,11 @@ class CompiledFunction:
             raise _NotCapturable(f"{type(m).__name__} changes its buffer '{k}' outside an op "
                                  "(BatchNorm with momentum=None)")
         plan.build(arg_pos)
+        plan.flat = None
+        if self.flat_backward:
+            grad_outs = [ref for kind, ref in plan.outputs if kind == "op" and ref._requires_grad]
+            if grad_outs:
+                plan.flat = build_backward(plan.nodes, grad_outs, arg_pos)
         return plan
 
     def _fallback(self, reason: str) -> None:

@@ -125,3 +125,28 @@ def test_set_enabled_reports_and_restores():
     assert not fast.enabled()
     fast.set_enabled(old)
     assert fast.enabled() == old
+
+
+@pytest.mark.parametrize("mode", ["gru", "lstm"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recurrent_kernels_match_the_numpy_path(mode, dtype):
+    rs = np.random.default_rng(6)
+    T, N, I, H = 7, 5, 3, 4
+    G = {"gru": 3, "lstm": 4}[mode]
+    x0 = rs.standard_normal((T, N, I)).astype(dtype)
+    ws = [rs.standard_normal(s).astype(dtype) * 0.5
+          for s in ((G * H, I), (G * H, H), (G * H,), (G * H,))]
+
+    def run():
+        x = lamina.tensor(x0, requires_grad=True)
+        w = [lamina.tensor(a, requires_grad=True) for a in ws]
+        out = F.rnn_layer(x, *w, mode=mode)
+        (out[0].sum() + (out[1] * out[1]).sum()).backward()
+        return [out[0].numpy(), x.grad.numpy()] + [t.grad.numpy() for t in w]
+    a, b = _both(run)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for u, v in zip(a, b):
+        if mode == "gru":      # the same operations in the same order: the same bits
+            np.testing.assert_array_equal(u, v)
+        else:                  # sigmoid as (1 + tanh(a/2)) / 2: within rounding
+            np.testing.assert_allclose(u, v, rtol=tol, atol=tol)
