@@ -16,6 +16,7 @@ import sys
 from .. import backend as B
 from ..autograd.tensor import Tensor
 from ..errors import op_error
+from ._lengths import derived_constant
 
 np = B.np
 
@@ -62,6 +63,19 @@ def _arr(x):
     return x.array if isinstance(x, Tensor) else x
 
 
+def _view_index(x, a, ax):
+    """``t`` when ``a`` is exactly the view ``x.take(t, axis=ax)`` (same memory), else None."""
+    rest = lambda v: tuple(s for i, s in enumerate(v) if i != ax)  # noqa: E731
+    if a.shape != rest(x.shape) or (a.size > 1 and a.strides != rest(x.strides)):
+        return None
+    off = a.__array_interface__["data"][0] - x.__array_interface__["data"][0]
+    step = x.strides[ax]
+    if step <= 0 or off < 0 or off % step or off // step >= x.shape[ax]:
+        return None
+    t = off // step
+    return t if np.array_equal(np.take(x, t, axis=ax), a) else None
+
+
 class GraphBuilder:
     """Collects ONNX nodes and initializers while walking two traced graphs.
 
@@ -80,6 +94,8 @@ class GraphBuilder:
         self.layer_of: dict = {}    # id(Function) -> module path
         self.by_array: dict = {}    # id(array) -> the traced module output holding it
         self.axis_sizes: dict = {}  # (size in run 1, size in run 2) -> (input name, axis)
+        self.input_arrays: list = []  # (input name, array in run 1, array in run 2)
+        self.cache: dict = {}       # helper nodes built once (lengths read from an input)
         self._count = 0
 
     # ------------------------------------------------------------------ names and nodes
@@ -158,7 +174,7 @@ class GraphBuilder:
         if src is not None and src2 is not None and src is not t:  # a detached module output
             return self._resolve(src, src2)
         a, a2 = np.asarray(_arr(t)), np.asarray(_arr(t2))
-        name = self._filled(a, a2)
+        name = self._dynamic(a, a2, arange=False)
         if name is not None:
             if isinstance(t, Tensor):
                 self.bind(t, name)
@@ -194,6 +210,28 @@ class GraphBuilder:
         shape = self.node("Concat", dims, axis=0)
         value = self.onnx.numpy_helper.from_array(np.asarray([v], a.dtype))
         return self.node("ConstantOfShape", [shape], value=value)
+
+    def _dynamic(self, a, a2, arange=True):
+        """ONNX name of a constant that changed with the input but is a known function of it
+        (filled shapes, ``arange(T)``, masks of a lengths input, views of an input), or None."""
+        return (self._filled(a, a2) or (arange and self._arange(a, a2))
+                or derived_constant(self, a, a2) or self._input_view(a, a2))
+
+    def _input_view(self, a, a2):
+        """A NumPy view ``x[:, t]`` of a graph input taken with a Python integer (a loop over
+        a static axis, as teacher forcing does): ``Gather(x, t, axis)``."""
+        for name, x, x2 in self.input_arrays:
+            if a.ndim != x.ndim - 1 or a.dtype != x.dtype or not np.shares_memory(a, x) \
+                    or not np.shares_memory(a2, x2):
+                continue
+            for ax in range(x.ndim):
+                if x.shape[ax] != x2.shape[ax]:
+                    continue   # a dynamic axis: its length is not a constant index range
+                t = _view_index(x, a, ax)
+                if t is not None and t == _view_index(x2, a2, ax):
+                    return self.node("Gather", [name, self.const(np.asarray(t, np.int64))],
+                                     axis=ax)
+        return None
 
     def _arange(self, a, a2):
         """``arange(T)`` (possibly with leading 1s, as position ids) where T is a dynamic axis:
@@ -236,7 +274,7 @@ class GraphBuilder:
                 xs2.append(x2)
             else:  # a Python scalar or a raw array: a constant operand
                 a, a2 = np.asarray(x), np.asarray(x2)
-                dyn = self._filled(a, a2) or self._arange(a, a2)
+                dyn = self._dynamic(a, a2)
                 if dyn is not None:
                     ins.append(dyn)
                     xs.append(a)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ._graph import register
+from ._lengths import find_lengths
 from ._ops import masked_softmax
 
 np = B.np
@@ -203,18 +204,37 @@ def _gates(w, mode):
     return np.concatenate([parts[i] for i in _ORDER[mode]], 0)
 
 
-@register("RecurrentLayer")
-def _recurrent(g, op):
-    f = op.fn
-    if f.mask is not None or op.fn2.mask is not None:
-        raise op.fail("a recurrent layer without lengths/mask (pass the padded batch)",
-                      "lengths or a mask")
-    mode = f.mode
-    x, h0, c0 = op.ins[0], op.ins[1], op.ins[2]
+def _lens_of(op, fn, x):
+    """Lengths behind a recurrent layer's ``(T, N)`` mask; it must be a prefix mask."""
+    T, N = (x.shape[1], x.shape[0]) if fn.batch_first else x.shape[:2]
+    if fn.mask is None:
+        return np.full(N, T, np.int64)
+    m = np.asarray(B.to_host(fn.mask))
+    lens = m.sum(0).astype(np.int64)
+    if not np.array_equal(m, np.arange(T)[:, None] < lens[None, :]):
+        raise op.fail("a mask that is a prefix of each sequence (lengths)",
+                      "a mask with gaps (ONNX's sequence_lens cannot express it)")
+    return lens
+
+
+def _sequence_lens(g, op):
+    """ONNX ``sequence_lens`` (int32 ``(N,)``) read from the lengths graph input."""
+    L = find_lengths(g, _lens_of(op, op.fn, op.xs[0]), _lens_of(op, op.fn2, op.xs2[0]))
+    if L is None:
+        raise op.fail("lengths= given as a model input (a 1-D integer tensor in example_input)",
+                      "lengths or a mask computed inside the model")
+    key = ("seq_lens", L)
+    if key not in g.cache:
+        g.cache[key] = g.node("Cast", [L], to=g.onnx.TensorProto.INT32)
+    return g.cache[key]
+
+
+def _onnx_rnn(g, op, x, seq, reverse):
+    """ONNX ``LSTM``/``GRU``/``RNN`` over ``x`` ``(T, N, I)`` with op's weights (inputs 3-6)
+    and initial states (inputs 1, 2): ``(Y, Y_h[, Y_c])``, states ``(1, N, H)``."""
+    mode = op.fn.mode
+    h0, c0 = op.ins[1], op.ins[2]
     w_ih, w_hh = _weight(g, op, 3), _weight(g, op, 4)
-    H = w_hh.shape[1]
-    if f.batch_first:
-        x = g.node("Transpose", [x], perm=[1, 0, 2])
     W = g.const(_gates(w_ih, mode)[None], "W")
     R = g.const(_gates(w_hh, mode)[None], "R")
     Bn = None
@@ -223,23 +243,38 @@ def _recurrent(g, op):
                                      _gates(_weight(g, op, 6), mode)])[None], "B")
     ax0 = g.ints([0], "axes")
     h0 = None if h0 is None else g.node("Unsqueeze", [h0, ax0])
-    ins = [x, W, R, Bn, None, h0]
-    attrs = dict(hidden_size=int(H), direction="reverse" if f.reverse else "forward")
+    ins = [x, W, R, Bn, seq, h0]
+    attrs = dict(hidden_size=int(w_hh.shape[1]), direction="reverse" if reverse else "forward")
     if mode == "lstm":
         ins.append(None if c0 is None else g.node("Unsqueeze", [c0, ax0]))
-        y, hn, cn = g.node("LSTM", ins, n_out=3, **attrs)
-    elif mode == "gru":
-        y, hn = g.node("GRU", ins, n_out=2, linear_before_reset=1, **attrs)
-    else:
-        act = "Tanh" if mode == "rnn_tanh" else "Relu"
-        y, hn = g.node("RNN", ins, n_out=2, activations=[act], **attrs)
+        return g.node("LSTM", ins, n_out=3, **attrs)
+    if mode == "gru":
+        return g.node("GRU", ins, n_out=2, linear_before_reset=1, **attrs)
+    act = "Tanh" if mode == "rnn_tanh" else "Relu"
+    return g.node("RNN", ins, n_out=2, activations=[act], **attrs)
+
+
+@register("RecurrentLayer")
+def _recurrent(g, op):
+    f = op.fn
+    seq = _sequence_lens(g, op) if f.mask is not None or op.fn2.mask is not None else None
+    x = op.ins[0]
+    if f.batch_first:
+        x = g.node("Transpose", [x], perm=[1, 0, 2])
+    y, *states = _onnx_rnn(g, op, x, seq, f.reverse)
     y = g.node("Squeeze", [y, g.ints([1], "axes")])
     if f.batch_first:
         y = g.node("Transpose", [y], perm=[1, 0, 2])
-    outs = [y, g.node("Squeeze", [hn, ax0])]
-    if mode == "lstm":
-        outs.append(g.node("Squeeze", [cn, ax0]))
-    return outs
+    ax0 = g.ints([0], "axes")
+    return [y] + [g.node("Squeeze", [s, ax0]) for s in states]
+
+
+@register("RecurrentCell")
+def _recurrent_cell(g, op):
+    """One step (``LSTMCell``/``GRUCell``/``RNNCell``): the ONNX op over a length-1 sequence."""
+    ax0 = g.ints([0], "axes")
+    _, *states = _onnx_rnn(g, op, g.node("Unsqueeze", [op.ins[0], ax0]), None, False)
+    return [g.node("Squeeze", [s, ax0]) for s in states]
 
 
 @register("ScaledDotProductAttention")

@@ -83,7 +83,12 @@ def _second_input(x, axes, rs):
     """The probe input: every dynamic axis one longer, other values (same dtype)."""
     a = x.array
     shape = tuple(s + 1 if i in axes else s for i, s in enumerate(a.shape))
-    if a.dtype.kind in "iu":
+    if a.dtype.kind in "iu" and a.ndim == 1 and a.size and int(a.min()) >= 1:
+        # one positive integer per sample (sequence lengths): other values in the same range
+        lo, hi = int(a.min()), int(a.max())
+        b = rs.integers(lo, hi + 1, size=shape).astype(a.dtype)
+        b[-1] = lo
+    elif a.dtype.kind in "iu":
         lo, hi = (min(int(a.min()), 0), int(a.max())) if a.size else (0, 1)
         b = rs.integers(lo, hi + 1, size=shape).astype(a.dtype)
         if b.size:
@@ -183,6 +188,7 @@ def build_model(model, example_input, opset=17, input_names=None, output_names=N
     for name, t, t2, a in zip(input_names, ins1, ins2, axes):
         g.bind(t, name)
         g.bind(t.array, name)
+        g.input_arrays.append((name, t.array, t2.array))
         for i in a:
             g.axis_sizes.setdefault((t.shape[i], t2.shape[i]), (name, i))
         dims = [a.get(i, s) for i, s in enumerate(t.shape)]
@@ -226,7 +232,9 @@ def export_onnx(model, example_input, path=None, opset: int = 17, input_names=No
     Args:
         model (Module): any lamina model whose forward uses lamina ops (every zoo model that
             takes tensors; eval mode is used and restored afterwards).
-        example_input (Tensor or tuple of Tensor): one batch, used to trace the model.
+        example_input (Tensor or tuple of Tensor): one batch, used to trace the model. Give
+            text and recurrent models their ``lengths`` here as a 1-D integer tensor: they
+            become ONNX's ``sequence_lens`` and the padding masks are computed in the graph.
         path (str or PathLike, optional): where to write the ``.onnx`` file (atomically).
             Default None (only return the model).
         opset (int): ONNX opset. Default 17.

@@ -1,6 +1,6 @@
 """Learning outcomes on real data (slow): int8 LeNet-5 on mnist5k (PTQ, QAT, size, ONNX
 Runtime agreement), pruning (80% global with fine-tuning, 50% structured filters), and
-distillation on digits. Measured figures are in docs/deploy.md."""
+distillation on mnist5k. Measured figures are in docs/deploy.md."""
 
 import copy
 
@@ -90,34 +90,42 @@ def test_structured_half_of_filters_after_fine_tuning(lenet, mnist):
     assert acc >= base - 0.02
 
 
-@pytest.mark.xfail(reason="measured: teacher MLP 96.4% on digits, 64-10-10 student 92.6% "
-                   "on labels vs 87.3-90.6% distilled (T 2-8, alpha 0.5-0.9, 15 epochs, 3 seeds);"
-                   " a stronger (CNN) teacher is still to be tried", strict=False)
-def test_distilled_student_beats_label_trained_student():
-    d = datasets.load("digits", flatten=True)
+def _distil(student, x, y, cache, loss, epochs):
+    """Train ``student`` on ``(x, y)`` through the distillation step with cached teacher logits;
+    the label-only run is the same call with ``DistillationLoss(alpha=0)``."""
+    data = lamina.data.TensorDataset(x, y, np.arange(len(x)))
+    step = make_distillation_step(None, loss, cache=cache)
+    Trainer(student, lamina.optim.Adam(student.parameters(), lr=2e-3), step_fn=step).fit(
+        data, epochs=epochs, batch_size=64, verbose=0)
+    return student
+
+
+def test_distilled_student_beats_label_trained_student(mnist):
+    """Hinton et al. 2015, section 4 (soft targets as regularizers): a teacher trained on all
+    of mnist5k's 4,000 training images, a 13x smaller student trained on 400 of them (10%),
+    from the labels alone or from the teacher's T=4 soft targets too."""
+    d = mnist
     lamina.manual_seed(0)
-    teacher = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                            nn.Linear(256, 10))
-    _fit(teacher, d, epochs=30, lr=1e-3)
+    teacher = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.3),
+                            nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.3), nn.Linear(512, 10))
+    _fit(teacher, d, epochs=15, lr=1e-3)
     t_acc, _ = _accuracy(teacher, d.x_test, d.y_test)
+    sub = np.random.default_rng(0).permutation(len(d.x_train))[:400]
+    x, y = d.x_train[sub], d.y_train[sub]
+    _, cache = _accuracy(teacher, x, y)
 
     def student():
-        return nn.Sequential(nn.Linear(64, 10), nn.ReLU(), nn.Linear(10, 10))
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
     n_t = sum(p.array.size for p in teacher.parameters())
     assert n_t >= 4 * sum(p.array.size for p in student().parameters())
     plain, dist = [], []
-    for seed in range(3):
+    for seed in range(3):   # the two runs differ only in the loss: same seed, data, optimizer
         lamina.manual_seed(seed)
-        s = student()
-        _fit(s, d, epochs=15, lr=3e-3)
+        s = _distil(student(), x, y, cache, DistillationLoss(T=1.0, alpha=0.0), 60)
         plain.append(_accuracy(s, d.x_test, d.y_test)[0])
         lamina.manual_seed(seed)
-        s = student()
-        step = make_distillation_step(teacher, DistillationLoss(T=4.0, alpha=0.9))
-        Trainer(s, lamina.optim.Adam(s.parameters(), lr=3e-3), step_fn=step).fit(
-            (d.x_train, d.y_train), epochs=15, batch_size=64, verbose=0)
+        s = _distil(student(), x, y, cache, DistillationLoss(T=4.0, alpha=0.9), 60)
         dist.append(_accuracy(s, d.x_test, d.y_test)[0])
-    print(f"teacher {t_acc:.4f} plain {np.mean(plain):.4f} {plain} distilled "
+    print(f"\nteacher {t_acc:.4f} plain {np.mean(plain):.4f} {plain} distilled "
           f"{np.mean(dist):.4f} {dist}")
-    assert t_acc > np.mean(plain)
-    assert np.mean(dist) > np.mean(plain)
+    assert t_acc > np.mean(dist) > np.mean(plain) + 0.01

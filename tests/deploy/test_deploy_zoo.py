@@ -1,6 +1,7 @@
 """Every zoo model whose forward is made of lamina ops exports and matches in ONNX Runtime at
 another batch size (and sequence length); the text models that build padding masks in NumPy
-fail with an error naming the problem rather than baking one batch into the file."""
+from the ids (called without ``lengths``) fail with an error naming the problem rather than
+baking one batch into the file (with ``lengths`` they export: test_deploy_text.py)."""
 
 import numpy as np
 import pytest
