@@ -5,9 +5,11 @@ every op it applies (its ``Function`` object, its inputs and the Tensors it retu
 calls with the same signature replay that flat schedule: each recorded ``forward`` runs again
 on the current arrays of the inputs, parameters and buffers, and writes into the Tensors the
 trace created, so no Tensor, Function or graph node is built and no argument is parsed again.
-The recorded graph stays valid, so ``loss.backward()`` on a replayed output runs the ordinary
-engine over the same nodes in the same order: results and gradients are bit-identical to
-eager execution in every dtype (the same kernels run on the same arrays in the same order).
+A replayed output's backward is captured too (:mod:`lamina.nn._compiled_backward`: one node
+whose generated code runs the recorded backwards in the engine's order), or, where that is
+refused, the recorded graph stays valid and the engine runs it. Either way results and
+gradients are bit-identical to eager execution in every dtype (the same kernels run on the
+same arrays in the same order).
 
 What replay cannot reproduce is refused at trace time, and the call falls back to eager with
 the reason (:attr:`CompiledFunction.fallback_reason`, a ``RuntimeWarning`` once):
