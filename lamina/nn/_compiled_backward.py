@@ -10,12 +10,14 @@ into ``.grad`` as usual, so leaf hooks, post-accumulate hooks and ``retain_graph
 eagerly.
 
 Ops run by decreasing generation, as in the engine, so every tensor's gradient contributions
-are added in the engine's order and the results are bit-identical to eager backward. The
-plan is refused where that order is not determined by generations (three or more
-contributions to one tensor from ops of the same generation; two commute) or where tensor
-hooks or ``retain_grad`` sit on traced tensors; while module backward hooks or anomaly mode
-are active, a replay returns handles on the traced graph and the engine runs it. Once in-place
+are added in the engine's order and the results are bit-identical to eager backward. One case
+is not: three or more contributions to one tensor from ops of the same generation (the
+engine orders those by when it scheduled them; two contributions commute), which are added
+in reverse trace order, equal to eager within rounding (``exact`` is False). Once in-place
 ops exist, each op checks the versions of what it saved, as the engine does.
+
+A replay reuses the recorded graph, so only the latest call's outputs can backward: an
+earlier call's output raises instead of silently using the newer call's saved arrays.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ class CompiledBackward(Function):
     ``nout``, ``outputs`` and ``run`` (the generated backward)."""
 
     def backward(self, *gys):
+        if self.plan.calls != self.call:
+            raise RuntimeError(
+                "backward: this output of a lamina.compile function came from an earlier call; "
+                "the function was called again since, and a replay reuses the recorded graph. "
+                "Call backward() before the next call (as a training step does)")
         return self.run(gys)
 
 
@@ -53,8 +60,10 @@ def build_backward(nodes, grad_outputs, arg_pos):
         arg_pos: ``id(tensor) -> argument index`` of the call's tensor arguments.
 
     Returns:
-        ``(run, targets)``: ``run(gys) -> tuple`` of gradients for ``targets``, a list of
-        ``("arg", index)`` / ``("ext", tensor)`` entries (the node's inputs), or None.
+        ``(run, targets, exact)``: ``run(gys) -> tuple`` of gradients for ``targets``, a list
+        of ``("arg", index)`` / ``("ext", tensor)`` entries (the node's inputs); ``exact`` is
+        False when the engine's summation order cannot be reproduced. None when hooks or
+        ``retain_grad`` sit on traced tensors.
     """
     produced = {}
     for k, node in enumerate(nodes):
@@ -78,10 +87,11 @@ def build_backward(nodes, grad_outputs, arg_pos):
                 target_idx[id(x)] = len(targets)
                 j = arg_pos.get(id(x))
                 targets.append(("arg", j) if j is not None else ("ext", x))
+    exact = True
     for key, c in counts.items():
         gens = list(consumers.get(key, {}).values())
         if c > 2 and len(set(gens)) != len(gens):
-            return None        # 3+ contributions from ops of one generation: engine order
+            exact = False      # 3+ contributions from ops of one generation (see above)
     # the engine runs ops by decreasing generation, so a tensor's contributions are added in
     # that order; two contributions commute, so ties among them do not matter
     order = sorted((k for k in range(len(nodes)) if "inputs" in nodes[k][0].__dict__),
@@ -139,13 +149,14 @@ def build_backward(nodes, grad_outputs, arg_pos):
     ret = ", ".join(f"T{j}" for j in range(len(targets)))
     src = "\n".join(["def run(gys):"] + init + body + [f"    return ({ret},)"])
     exec(src, ns)   # noqa: S102 - generated from the trace, no user text
-    return ns["run"], targets
+    return ns["run"], targets, exact
 
 
-def attach(run, targets, args, handles):
-    """A fresh :class:`CompiledBackward` node for one replayed call; ``handles`` (the output
-    Tensors that require grad) become its outputs."""
+def attach(run, targets, args, handles, plan):
+    """A fresh :class:`CompiledBackward` node for one replayed call of ``plan``; ``handles``
+    (the output Tensors that require grad) become its outputs."""
     node = object.__new__(CompiledBackward)
+    node.plan, node.call = plan, plan.calls
     ins = tuple(args[k] if kind == "arg" else k for kind, k in targets)
     node.inputs = ins
     node.needs_input_grad = (True,) * len(ins)

@@ -18,8 +18,13 @@ the reason (:attr:`CompiledFunction.fallback_reason`, a ``RuntimeWarning`` once)
   data-dependent control flow it feeds would be frozen;
 * a tensor that is neither an argument, an op's output nor a parameter or buffer of the
   compiled modules (``lamina.randn``/``lamina.tensor`` inside the function, a detached copy);
-* in-place ops, ``backward()`` inside the function, and buffers changed outside an op (the
-  step counter of ``BatchNorm`` with ``momentum=None``).
+* in-place ops, ``backward()`` inside the function, tensor hooks registered inside it, and
+  buffers changed outside an op (the step counter of ``BatchNorm`` with ``momentum=None``).
+
+Calls also run eagerly (no warning) while a compiled module has forward or backward hooks, or
+while anomaly mode or tensor-output hooks are active: their Python must run on every call.
+The modules are listed when ``compile`` is called. Only the latest call's outputs can
+backward (a replay reuses the recorded graph; an earlier output raises).
 
 A signature is the shapes, dtypes and ``requires_grad`` of the tensor arguments, the other
 arguments' values, grad mode and every compiled module's ``training`` flag: a new one traces
@@ -97,9 +102,10 @@ class _Tracer:
 class _Plan:
     """One captured signature: the op schedule and where the arguments enter it."""
 
-    __slots__ = ("nodes", "outputs", "structure", "counters", "run", "flat")
+    __slots__ = ("nodes", "outputs", "structure", "counters", "run", "flat", "grad", "calls")
 
     def replay(self, args):
+        self.calls += 1                 # outputs of earlier calls can no longer backward
         self.run(args)
         for bufs, key in self.counters:
             bufs[key] += 1
@@ -155,7 +161,7 @@ class _Plan:
         self.run = ns["run"]
 
     def _outputs(self, args):
-        if self.flat is not None and not (HOOKS.active or current_mode().anomaly):
+        if self.grad:
             return self._flat_outputs(args)
         res = []
         for kind, ref in self.outputs:
@@ -189,7 +195,7 @@ class _Plan:
                     handles.append(t)
                 res.append(t)
         if handles:
-            attach(self.flat[0], self.flat[1], args, handles)
+            attach(self.flat[0], self.flat[1], args, handles, self)
         return res[0] if self.structure is None else self.structure(res)
 
 
@@ -205,9 +211,9 @@ class CompiledFunction:
         replays: the number of replayed calls so far.
     """
 
-    def __init__(self, fn, modules=(), cache_size: int = 8, flat_backward: bool = True):
+    def __init__(self, fn, modules=(), cache_size: int = 8):
         self.fn, self.modules = fn, tuple(modules)
-        self.flat_backward = bool(flat_backward)
+        self._mods = [m for mod in self.modules for m in mod.modules()]  # listed once
         self.cache_size = int(cache_size)
         self.fallback_reason = None
         self.traces = self.replays = 0
@@ -227,9 +233,17 @@ class CompiledFunction:
                 except TypeError:
                     return None
                 sig.append(("value", type(a).__name__, a))
-        flags = tuple(m.training for mod in self.modules for m in mod.modules())
-        bufs = tuple(id(b) for mod in self.modules for b in _buffers_of(mod))
+        mods = self._mods
+        flags = tuple(m.training for m in mods)
+        bufs = tuple(id(b) for m in mods for b in m._buffers.values())
         return (is_grad_enabled(), tuple(sig), flags, bufs)
+
+    def _hooked(self) -> bool:
+        """Whether a module has forward or backward hooks (Python that a replay would skip)."""
+        for m in self._mods:
+            if m._forward_pre_hooks or m._forward_hooks or m.__dict__.get("_backward_hooks"):
+                return True
+        return False
 
     def __call__(self, *args):
         args = tuple(Tensor(a) if isinstance(a, _np.ndarray) else a for a in args)
@@ -238,9 +252,11 @@ class CompiledFunction:
             self._fallback("an argument is neither a tensor nor a hashable value")
             return self.fn(*args)
         plan = self._plans.get(key)
-        if plan is False:
-            return self.fn(*args)
+        if plan is False or (self._mods and self._hooked()):
+            return self.fn(*args)       # uncapturable, or module hooks: eager
         if plan is not None:
+            if plan.grad and (plan.flat is None or HOOKS.active or current_mode().anomaly):
+                return self.fn(*args)   # hooks or anomaly mode: a fresh eager graph
             self.replays += 1
             return plan.replay(args)
         return self._trace(key, args)
@@ -331,11 +347,14 @@ class CompiledFunction:
             raise _NotCapturable(f"{type(m).__name__} changes its buffer '{k}' outside an op "
                                  "(BatchNorm with momentum=None)")
         plan.build(arg_pos)
-        plan.flat = None
-        if self.flat_backward:
-            grad_outs = [ref for kind, ref in plan.outputs if kind == "op" and ref._requires_grad]
-            if grad_outs:
-                plan.flat = build_backward(plan.nodes, grad_outs, arg_pos)
+        plan.flat, plan.calls = None, 0
+        grad_outs = [ref for kind, ref in plan.outputs if kind == "op" and ref._requires_grad]
+        plan.grad = bool(grad_outs)
+        if grad_outs:
+            plan.flat = build_backward(plan.nodes, grad_outs, arg_pos)
+            if plan.flat is None:
+                raise _NotCapturable("a tensor hook or retain_grad() is registered inside the "
+                                     "function")
         return plan
 
     def _fallback(self, reason: str) -> None:
