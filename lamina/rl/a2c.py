@@ -2,18 +2,17 @@
 
 Each iteration collects ``n_steps`` (5) steps of every vector environment with the rollout
 code it shares with :class:`~lamina.rl.PPO`, computes n-step advantages (GAE with
-``gae_lambda = 1``; truncations bootstrapped), and takes *one* gradient step on the whole batch:
-``-mean(A * log pi(a|s)) + vf_coef * mean((R - V)^2) - ent_coef * H`` with RMSprop.
+``gae_lambda = 1``; truncations bootstrapped), and takes *one* RMSprop step on the whole batch:
+``-mean(A * log pi(a|s)) + vf_coef * mean((R - V)^2) - ent_coef * H``
+(:func:`lamina.rl.losses.actor_critic_step`, shared with REINFORCE).
 """
 
 from __future__ import annotations
 
-from .. import backend as B
 from ..autograd import Tensor
-from ..optim import RMSprop, clip_grad_norm_
+from ..optim import RMSprop
+from .losses import actor_critic_step
 from .ppo import PPO
-
-np = B.np
 
 __all__ = ["A2C"]
 
@@ -31,7 +30,8 @@ class A2C(PPO):
         max_grad_norm (float): Default 0.5.
         normalize_advantage (bool): Default False.
         rms_prop_eps (float): RMSprop epsilon (alpha 0.99). Default 1e-5.
-        ortho_init (bool), log_std_init (float): as :class:`~lamina.rl.PPO`.
+        ortho_init (bool): orthogonal init, as :class:`~lamina.rl.PPO`. Default True.
+        log_std_init (float): Gaussian policies' initial log-std. Default 0.0.
 
     Example:
         >>> agent = A2C("CartPole-v1", n_envs=8, seed=0).learn(500_000)
@@ -53,16 +53,7 @@ class A2C(PPO):
         obs = Tensor(buf.obs.reshape(n, -1))
         acts = buf.actions.reshape(n, *buf.actions.shape[2:])
         acts = acts if self.action_kind == "discrete" else Tensor(acts)
-        log_prob, entropy, values = self.policy.evaluate(obs, acts)
-        adv = buf.advantages.reshape(n)
-        if hp["normalize_advantage"]:
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        policy_loss = -(log_prob * Tensor(adv.astype(np.float32))).mean()
-        value_loss = ((values - Tensor(buf.returns.reshape(n))) ** 2).mean()
-        loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy.mean()
-        self.optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm_(self.policy.parameters(), hp["max_grad_norm"])
-        self.optimizer.step()
-        return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-                "entropy": float(entropy.array.mean())}
+        return actor_critic_step(self.policy, self.optimizer, obs, acts,
+                                 buf.returns.reshape(n), buf.advantages.reshape(n),
+                                 hp["vf_coef"], hp["ent_coef"], hp["normalize_advantage"],
+                                 hp["max_grad_norm"])

@@ -5,15 +5,17 @@ Whole episodes are played with the current policy on ``n_envs`` environments. Fo
 the reward-to-go ``G_t = sum_k gamma^k r_{t+k}`` is computed (an episode cut by a time limit
 adds ``gamma^k V(s_final)``: truncation is bootstrapped, not treated as the end of the task),
 and after ``episodes_per_update`` episodes one gradient step minimizes
-``-mean((G_t - V(s_t)) log pi(a_t|s_t)) + vf_coef * mean((G_t - V(s_t))^2)``.
+``-mean((G_t - V(s_t)) log pi(a_t|s_t)) + vf_coef * mean((G_t - V(s_t))^2)``
+(:func:`lamina.rl.losses.actor_critic_step`, shared with A2C).
 """
 
 from __future__ import annotations
 
 from .. import backend as B
 from ..autograd import Tensor
-from ..optim import Adam, clip_grad_norm_
+from ..optim import Adam
 from .base import Agent
+from .losses import actor_critic_step
 from .policies import ActorCritic
 from .returns import reward_to_go
 from .schedules import parse_schedule
@@ -34,7 +36,8 @@ class REINFORCE(Agent):
         ent_coef (float): entropy bonus. Default 0.0.
         normalize_advantage (bool): standardize ``G - V`` per update. Default True.
         max_grad_norm (float): Default 0.5.
-        ortho_init (bool), log_std_init (float): as :class:`~lamina.rl.PPO`.
+        ortho_init (bool): orthogonal init, as :class:`~lamina.rl.PPO`. Default True.
+        log_std_init (float): Gaussian policies' initial log-std. Default 0.0.
 
     Example:
         >>> agent = REINFORCE.from_preset("CartPole-v1", seed=0).learn(300_000)
@@ -99,16 +102,6 @@ class REINFORCE(Agent):
         acts = np.concatenate([e[1] for e in episodes])
         acts = acts if self.action_kind == "discrete" else Tensor(acts.astype(np.float32))
         ret = np.concatenate([e[2] for e in episodes])
-        log_prob, entropy, values = self.policy.evaluate(obs, acts)
-        adv = ret - values.array
-        if hp["normalize_advantage"] and len(adv) > 1:
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        policy_loss = -(log_prob * Tensor(adv.astype(np.float32))).mean()
-        value_loss = ((values - Tensor(ret)) ** 2).mean()
-        loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy.mean()
-        self.optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm_(self.policy.parameters(), hp["max_grad_norm"])
-        self.optimizer.step()
-        return {"policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-                "entropy": float(entropy.array.mean())}
+        return actor_critic_step(self.policy, self.optimizer, obs, acts, ret, None,
+                                 hp["vf_coef"], hp["ent_coef"], hp["normalize_advantage"],
+                                 hp["max_grad_norm"])

@@ -166,3 +166,95 @@ def test_schedules_and_running_stats():
     np.testing.assert_allclose(rms.mean, x.mean(0), rtol=1e-3)
     np.testing.assert_allclose(rms.var, x.var(0), rtol=1e-3)
     assert rms.normalize(x).dtype == np.float32 and not math.isnan(rms.normalize(x).sum())
+
+
+def test_actor_critic_loss_matches_its_definition_and_detaches_the_baseline():
+    from lamina.autograd import Tensor
+    from lamina.rl import ActorCritic
+    from lamina.rl.losses import actor_critic_loss
+    from lamina.rl.policies import mlp_numpy
+
+    lamina.manual_seed(0)
+    net = ActorCritic(3, ("discrete", 4), [8], ortho_init=False)
+    rs = np.random.default_rng(5)
+    obs = rs.standard_normal((6, 3)).astype(np.float32)
+    acts = rs.integers(0, 4, 6)
+    ret = rs.standard_normal(6).astype(np.float32)
+    lg = mlp_numpy(net.pi, obs).astype(np.float64)
+    logp = lg - np.log(np.exp(lg).sum(-1, keepdims=True))
+    p = np.exp(logp)
+    v = mlp_numpy(net.vf, obs)[:, 0].astype(np.float64)
+    adv = ret - v                                        # REINFORCE: baseline V(s)
+    want = (-(adv * logp[np.arange(6), acts]).mean() + 0.5 * ((ret - v) ** 2).mean()
+            - 0.01 * (-(p * logp).sum(-1)).mean())
+    loss, pl, vl, ent = actor_critic_loss(net, Tensor(obs), acts, ret, None, 0.5, 0.01)
+    np.testing.assert_allclose(loss.item(), want, rtol=1e-5)
+    # with vf_coef = 0 the value net gets no gradient: the baseline is a constant in -A log pi
+    loss0 = actor_critic_loss(net, Tensor(obs), acts, ret, None, 0.0, 0.0)[0]
+    loss0.backward()
+    assert all(q.grad is None or not np.any(q.grad.array) for q in net.vf.parameters())
+    assert any(np.any(q.grad.array) for q in net.pi.parameters())
+    # given advantages (A2C) are used as they come, normalized on request
+    a = rs.standard_normal(6).astype(np.float32)
+    pl2 = actor_critic_loss(net, Tensor(obs), acts, ret, a, normalize_advantage=True)[1]
+    an = (a - a.mean()) / (a.std() + 1e-8)
+    np.testing.assert_allclose(pl2.item(), -(an * logp[np.arange(6), acts]).mean(), rtol=1e-5)
+
+
+def test_dqn_td_targets_plain_and_double():
+    pytest.importorskip("gymnasium")
+    from lamina.rl import DQN
+    from lamina.rl.policies import sync_params
+
+    agent = DQN("CartPole-v1", seed=0, net_arch=[16], learning_starts=10, train_freq=8,
+                gradient_steps=8, target_update_interval=10**9)
+    agent.learn(400)                               # online net moves, target stays at init
+    head = agent.policy.q[-1].weight                # make the two nets' argmaxes disagree
+    head.array[...] += np.random.default_rng(0).standard_normal(head.shape).astype(np.float32)
+    batch = agent.buffer.sample(256)
+    assert batch["terminated"].any() and not batch["terminated"].all()
+    q_t = agent.target.q_numpy(batch["next_obs"]).astype(np.float64)
+    q_o = agent.policy.q_numpy(batch["next_obs"])
+    live = (1.0 - batch["terminated"]) * batch["discounts"]
+    agent.hp["double_q"] = False
+    np.testing.assert_allclose(agent.td_targets(batch),
+                               batch["rewards"] + live * q_t.max(-1), rtol=1e-5)
+    agent.hp["double_q"] = True                    # target net evaluates the online argmax
+    double = agent.td_targets(batch)
+    np.testing.assert_allclose(
+        double, batch["rewards"] + live * q_t[np.arange(256), q_o.argmax(-1)], rtol=1e-5)
+    # never above the max target (the overestimation double DQN removes), below it somewhere
+    plain = batch["rewards"] + live * q_t.max(-1)
+    assert np.all(double <= plain + 1e-5) and np.any(double < plain - 1e-4)
+    sync_params(agent.target, agent.policy)        # same nets: the two targets agree
+    agent.hp["double_q"] = False
+    np.testing.assert_allclose(agent.td_targets(batch),
+                               batch["rewards"] + live * agent.policy.q_numpy(
+                                   batch["next_obs"]).max(-1), rtol=1e-5)
+
+
+@pytest.mark.torch
+def test_dqn_loss_and_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    from lamina import functional as F
+    from lamina.autograd import Tensor
+    from lamina.rl import QNetwork
+
+    lamina.manual_seed(0)
+    net = QNetwork(4, 2, [16, 16])
+    twin = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16),
+                               torch.nn.ReLU(), torch.nn.Linear(16, 2)).double()
+    twin.load_state_dict({k: torch.tensor(v.array, dtype=torch.float64)
+                          for k, v in zip(twin.state_dict(), net.parameters())})
+    rs = np.random.default_rng(0)
+    obs = rs.standard_normal((32, 4)).astype(np.float32)
+    act = rs.integers(0, 2, 32)
+    target = (rs.standard_normal(32) * 3).astype(np.float32)   # |TD error| on both sides of 1
+    loss = F.smooth_l1_loss(net(Tensor(obs))[np.arange(32), act], Tensor(target))
+    loss.backward()
+    q_t = twin(torch.tensor(obs, dtype=torch.float64)).gather(1, torch.tensor(act)[:, None])
+    ref = torch.nn.functional.smooth_l1_loss(q_t[:, 0], torch.tensor(target, dtype=torch.float64))
+    ref.backward()
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-5)
+    for p, tp in zip(net.parameters(), twin.parameters()):
+        np.testing.assert_allclose(p.grad.array, tp.grad.numpy(), rtol=1e-4, atol=1e-6)
