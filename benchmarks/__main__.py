@@ -1,6 +1,6 @@
 """Run benchmarks: ``python -m benchmarks [name ...]``.
 
-With no name, the engine's table (core, cnn, lstm: what ``./dev bench`` prints, ~10 minutes);
+With no name, the engine's table (core, cnn, lstm, seq: what ``./dev bench`` prints, ~10 minutes);
 the application packages' side-by-side benchmarks (explain, robust, uncertainty, privacy,
 deploy, distributed, rl) run by name, or all of them with ``all``.
 """
@@ -15,7 +15,7 @@ def main(argv=None):
     import benchmarks
     names = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules(benchmarks.__path__)
                    if m.name.startswith("bench_"))
-    default = [n for n in ("core", "cnn", "lstm") if n in names]
+    default = [n for n in ("core", "cnn", "lstm", "seq") if n in names]
     chosen = names if argv == ["all"] else (argv or default)
     for n in chosen:
         if n not in names:
