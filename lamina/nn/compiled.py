@@ -22,7 +22,8 @@ the reason (:attr:`CompiledFunction.fallback_reason`, a ``RuntimeWarning`` once)
   buffers changed outside an op (the step counter of ``BatchNorm`` with ``momentum=None``).
 
 Calls also run eagerly (no warning) while a compiled module has forward or backward hooks, or
-while anomaly mode or tensor-output hooks are active: their Python must run on every call.
+while anomaly mode is on: their Python must run on every call. Tensor hooks outside the
+function (on parameters, on arguments) run as usual: the engine still handles those tensors.
 The modules are listed when ``compile`` is called. Only the latest call's outputs can
 backward (a replay reuses the recorded graph; an earlier output raises).
 
@@ -39,7 +40,7 @@ from .. import backend as B
 from ..autograd import engine as _engine
 from ..autograd import inplace as _inplace
 from ..autograd.function import TRACE, _snapshot
-from ..autograd.grad_mode import HOOKS, NOT_DEFAULT, current_mode, is_grad_enabled
+from ..autograd.grad_mode import NOT_DEFAULT, current_mode, is_grad_enabled
 from ..autograd.tensor import CREATED, INPLACE_USED, VALUE_READ, Tensor
 from ._compiled_backward import attach, build_backward
 from .module import Module
@@ -255,8 +256,8 @@ class CompiledFunction:
         if plan is False or (self._mods and self._hooked()):
             return self.fn(*args)       # uncapturable, or module hooks: eager
         if plan is not None:
-            if plan.grad and (plan.flat is None or HOOKS.active or current_mode().anomaly):
-                return self.fn(*args)   # hooks or anomaly mode: a fresh eager graph
+            if plan.grad and current_mode().anomaly:
+                return self.fn(*args)   # anomaly mode checks every op: a fresh eager graph
             self.replays += 1
             return plan.replay(args)
         return self._trace(key, args)
