@@ -2,8 +2,9 @@
 32 mnist5k images through LeNet-5, lamina.explain vs Captum on the PyTorch copy (weights copied
 by state_dict name, float32, the same 1600-row forward/backward in one pass each).
 
-Target (issue 14): lamina <= 1.2x Captum's time; measured about 2x (docs/explain.md: the time
-is in the backend's convolution backward, not in lamina.explain). Alternating rounds, medians;
+Target (issue 14): lamina <= 1.2x Captum's time; measured 0.86-0.90x on the idle CI-class
+machine (docs/explain.md; it was about 2x before the fused convolution input gradient).
+Alternating rounds, medians;
 CPU time per call is printed too (wall time on a shared machine measures the neighbours).
 
 Run: ``python -m benchmarks explain`` (or ``python -m benchmarks.bench_explain --rounds N``).
