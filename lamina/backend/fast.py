@@ -209,10 +209,10 @@ if numba is not None:  # pragma: no branch
 def relu_grad(gy, y, out) -> bool:
     """``out = gy * (y > 0)`` in one pass when the three arrays share one layout; returns
     False (nothing written) when they do not."""
-    pair = flat_pair(gy, y)
-    if pair is None or flat_pair(gy, out) is None:
+    pair, pout = flat_pair(gy, y), flat_pair(gy, out)
+    if pair is None or pout is None:
         return False
-    _relu_grad(pair[0], pair[1], flat_pair(gy, out)[1])
+    _relu_grad(pair[0], pair[1], pout[1])
     return True
 
 

@@ -55,17 +55,14 @@ class _NotCapturable(Exception):
     pass
 
 
-def _buffers_of(mod):
-    """Every non-None buffer array of ``mod`` and its submodules."""
-    return [b for m in mod.modules() for b in m._buffers.values() if b is not None]
-
-
 class _Tracer:
     """Records the ops of one eager call (see the module docstring)."""
 
-    def __init__(self, args, externals: set):
+    def __init__(self, args):
         self.nodes = []
-        self.known = {id(a) for a in args if isinstance(a, Tensor)} | externals
+        # tensors that existed before the call (parameters, closures) are read by reference;
+        # only those constructed during the trace (CREATED hook) cannot be replayed
+        self.known = {id(a) for a in args if isinstance(a, Tensor)}
         self.created = {}   # Tensors constructed during the trace (CREATED hook)
         self.problem = None
 
@@ -206,7 +203,7 @@ class CompiledFunction:
 
     Attributes:
         fn: the original function.
-        modules: the modules whose parameters and buffers the function may read.
+        modules: the modules whose ``training`` flags, buffers and hooks the replay watches.
         fallback_reason: why the last signature could not be captured (None when it was).
         traces: the number of traces so far.
         replays: the number of replayed calls so far.
@@ -263,27 +260,13 @@ class CompiledFunction:
         return self._trace(key, args)
 
     # ------------------------------------------------------------------ tracing
-    def _externals(self):
-        ids = set()
-        for mod in self.modules:
-            for p in mod.parameters():
-                ids.add(id(p))
-            for b in _buffers_of(mod):
-                ids.add(id(b))
-        return ids
-
     def _buffer_snapshot(self):
-        snap = []
-        for mod in self.modules:
-            for m in mod.modules():
-                for k, b in m._buffers.items():
-                    if b is not None:
-                        snap.append((m, k, b, _np.array(b, copy=True)))
-        return snap
+        return [(m, k, b, _np.array(b, copy=True)) for m in self._mods
+                for k, b in m._buffers.items() if b is not None]
 
     def _trace(self, key, args):
         self.traces += 1
-        tracer = _Tracer(args, self._externals())
+        tracer = _Tracer(args)
         snap = self._buffer_snapshot()
         bumps = _inplace.BUMPS[0]
         saved_read, saved_bw = VALUE_READ[0], _engine.TRACING[0]
@@ -373,8 +356,9 @@ def compile(fn, *, modules=None, cache_size: int = 8):  # noqa: A001 - torch.com
     Args:
         fn: a :class:`~lamina.nn.Module` or a function of tensors returning a Tensor or a
             tuple/list of Tensors.
-        modules: the modules whose parameters and buffers ``fn`` reads (default: ``fn``
-            itself when it is a Module, else none; a function that uses a model must name it).
+        modules: the modules ``fn`` calls, whose ``training`` flags and buffers enter the
+            signature and whose hooks make calls eager (default: ``fn`` itself when it is a
+            Module, else none; a function that uses a model should name it).
         cache_size: signatures kept (the oldest is dropped). Default 8.
 
     Returns:
