@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - depends on the install
     numba = None
 
 __all__ = ["available", "enabled", "set_enabled", "flat_pair", "relu_grad", "max_pool_fwd",
-           "max_pool_bwd", "fold_rows", "adam_update", "lstm_gates",
+           "max_pool_bwd", "fold_rows", "fold_rows_grouped", "adam_update", "lstm_gates",
            "lstm_bwd_step", "sgd_momentum",
            "gru_bwd_step"]
 
@@ -145,6 +145,23 @@ if numba is not None:  # pragma: no branch
                                 view[n, h, w, c] += blocks[n, oh, ow, i, j, c]
 
     @_jit
+    def _fold_rows_grouped(blocks, view, kh, kw, sh, sw, dh, dw, lo, hi):  # pragma: no cover
+        # blocks (G, N, OH, OW, kh, kw, c) -> view (N, Hp, Wp, G*c), channel k*c + ci.
+        g_, _, oh_, ow_, _, _, c_ = blocks.shape
+        for n in range(lo, hi):
+            view[n] = 0
+            for k in range(g_):
+                base = k * c_
+                for oh in range(oh_):
+                    for ow in range(ow_):
+                        for i in range(kh):
+                            h = oh * sh + i * dh
+                            for j in range(kw):
+                                w = ow * sw + j * dw
+                                for c in range(c_):
+                                    view[n, h, w, base + c] += blocks[k, n, oh, ow, i, j, c]
+
+    @_jit
     def _adam(p, g, m, v, one_m_b1, b2, one_m_b2, step_size, bc2, eps):  # pragma: no cover
         for k in range(p.shape[0]):
             gk = g[k]
@@ -233,6 +250,12 @@ def fold_rows(blocks6, view4, g, lo, hi) -> None:
     """col2im: ``view4`` ``(N, Hp, Wp, C)`` = the sum of ``blocks6`` ``(N, OH, OW, kh, kw, C)``
     over every window that covers each pixel, rows ``lo:hi`` (zeroed first)."""
     _fold_rows(blocks6, view4, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, lo, hi)
+
+
+def fold_rows_grouped(blocks7, view4, g, lo, hi) -> None:
+    """Grouped col2im: ``view4`` ``(N, Hp, Wp, G*c)`` from ``blocks7``
+    ``(G, N, OH, OW, kh, kw, c)`` (group ``k`` fills channels ``k*c:(k+1)*c``), rows ``lo:hi``."""
+    _fold_rows_grouped(blocks7, view4, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, lo, hi)
 
 
 def adam_update(p, g, m, v, *, beta1, beta2, step_size, bc2, eps, decay=None) -> bool:

@@ -2,13 +2,15 @@
 
 All of them lower to the im2col + GEMM kernels of :mod:`lamina.backend.kernels` (conv1d is
 conv2d with ``H = 1``; a transposed convolution's forward is a convolution's input gradient).
-Depthwise convolutions (``groups == in_channels``) skip im2col; other groups loop over groups.
+Depthwise convolutions (``groups == in_channels``) skip im2col; other groups run batched GEMMs
+over the group axis (:mod:`lamina.backend.group_kernels`), with no loop over groups.
 Outputs are channels-last buffers seen as ``(N, C, H, W)``: values and shapes are PyTorch's.
 """
 
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..backend import group_kernels as GK
 from ..backend import kernels as K
 from ..errors import check, op_error
 from ._util import unwrap
@@ -136,21 +138,10 @@ class Conv2dFn(Function):
         elif g.c == 1:  # depthwise
             y, xpd = _depthwise_forward(self.xp, x, w, b, g._replace(c=G))
             self.saved = (xpd if need[1] else None, w if need[0] else None, w.shape)
-        else:
-            xp = self.xp
-            o = w.shape[0] // G
-            rows = K.alloc(xp, (g.rows, w.shape[0]), x.dtype)
-            cols_l, wm_l = [], []
-            for k in range(G):
-                wm = K.weight_matrix(w[k * o:(k + 1) * o])
-                cols = K.im2col(x[:, k * g.c:(k + 1) * g.c], g)
-                rows[:, k * o:(k + 1) * o] = cols @ wm.T
-                cols_l.append(cols if need[1] else None)
-                wm_l.append(wm)
-            y = rows.reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2)
-            if b is not None:
-                K.add_channel_bias(y, b)
-            self.saved = (cols_l, wm_l if need[0] else None, w.shape)
+        else:  # grouped: batched GEMMs over the group axis
+            wg = GK.grouped_weight(w, G)
+            y, cols = GK.grouped_forward(x, wg, b, g, G)
+            self.saved = (cols if need[1] else None, wg if need[0] else None, w.shape)
         return y[:, :, 0, :] if self.one_d else y
 
     def backward(self, gy):
@@ -174,21 +165,10 @@ class Conv2dFn(Function):
                 gx = _depthwise_grad_input(xp, gy, wsaved, gd)
         else:
             gy2 = K.rows_of(gy)
-            o = wshape[0] // G
             if nw:
-                gw = xp.empty(wshape, gy.dtype)
+                gw = GK.grouped_weight_from(GK.grouped_grad_weight(gy2, saved, G), wshape)
             if nx:
-                buf = K.alloc(xp, (g.n, g.h, g.w, g.c * G), gy.dtype)
-            for k in range(G):
-                gk = gy2[:, k * o:(k + 1) * o]
-                if nw:
-                    gw[k * o:(k + 1) * o] = K.weight_from_matrix(
-                        K.conv2d_grad_weight(gk, saved[k]), (o,) + tuple(wshape[1:]))
-                if nx:
-                    dx = K.conv2d_grad_input(gk, wsaved[k], g)
-                    buf[..., k * g.c:(k + 1) * g.c] = dx.transpose(0, 2, 3, 1)
-            if nx:
-                gx = buf.transpose(0, 3, 1, 2)
+                gx = GK.grouped_grad_input(gy2, wsaved, g, G)
         if self.one_d:
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
@@ -203,21 +183,16 @@ class ConvTranspose2dFn(Function):
         x, w = _as4d(x), _as4d(w)
         need = getattr(self, "needs_input_grad", (False, False, False))
         g, G = self.g, self.groups
-        xp = self.xp
-        cin = w.shape[0] // G
         x2 = K.rows_of(x)                                          # (N*H*W, Cin)
-        wms = [K.weight_matrix(w[k * cin:(k + 1) * cin]) for k in range(G)]
         if G == 1:
-            y = K.conv2d_grad_input(x2, wms[0], g)
-        else:
-            buf = K.alloc(xp, (g.n, g.h, g.w, g.c * G), x.dtype)
-            for k in range(G):
-                yk = K.conv2d_grad_input(x2[:, k * cin:(k + 1) * cin], wms[k], g)
-                buf[..., k * g.c:(k + 1) * g.c] = yk.transpose(0, 2, 3, 1)
-            y = buf.transpose(0, 3, 1, 2)
+            wm = K.weight_matrix(w)
+            y = K.conv2d_grad_input(x2, wm, g)
+        else:  # the weight seen as a grouped conv's (G*Cin/G, Cout/G, kh, kw) weight
+            wm = GK.grouped_weight(w, G)
+            y = GK.grouped_grad_input(x2, wm, g, G)
         if b is not None:
             K.add_channel_bias(y, b)       # y is a fresh buffer
-        self.saved = (x2 if need[1] else None, wms if need[0] else None, w.shape)
+        self.saved = (x2 if need[1] else None, wm if need[0] else None, w.shape)
         return y[:, :, 0, :] if self.one_d else y
 
     def backward(self, gy):
@@ -227,21 +202,20 @@ class ConvTranspose2dFn(Function):
         g, G = self.g, self.groups
         gy, gb = _as4d_and_bias_grad(self, gy)
         gx = gw = None
-        cin = wshape[0] // G
-        if nx:
-            rows = K.alloc(xp, (g.rows, wshape[0]), gy.dtype)
-        if nw:
-            gw = xp.empty(wshape, gy.dtype)
-        for k in range(G):
-            cols = K.im2col(gy[:, k * g.c:(k + 1) * g.c], g)
+        if G == 1:
+            cols = K.im2col(gy, g)
             if nx:
-                rows[:, k * cin:(k + 1) * cin] = cols @ wms[k].T
+                gx = (cols @ wms.T).reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2)
             if nw:
-                gw[k * cin:(k + 1) * cin] = K.weight_from_matrix(
-                    K.conv2d_grad_weight(x2[:, k * cin:(k + 1) * cin], cols),
-                    (cin,) + tuple(wshape[1:]))
-        if nx:
-            gx = rows.reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2)
+                gw = K.weight_from_matrix(K.conv2d_grad_weight(x2, cols), wshape)
+        else:
+            cols = GK.im2col_grouped(gy, g, G)
+            if nx:
+                rows = K.alloc(xp, (g.rows, wshape[0]), gy.dtype)
+                xp.matmul(cols, wms, out=GK._by_group(rows, G))
+                gx = rows.reshape(g.n, g.oh, g.ow, -1).transpose(0, 3, 1, 2)
+            if nw:
+                gw = GK.grouped_weight_from(GK.grouped_grad_weight(x2, cols, G), wshape)
         if self.one_d:
             gx = None if gx is None else gx[:, :, 0, :]
             gw = None if gw is None else gw[:, :, 0, :]
