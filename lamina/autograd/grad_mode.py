@@ -78,10 +78,24 @@ STATE = _State()
 
 
 class _Hooks:
-    """Set once any tensor registers a hook or retains its grad, so the engine can skip the
-    per-output hook scan in the common case."""
+    """``active`` is True while some live Function carries output hooks (a non-leaf tensor
+    registered a hook or retains its grad), so the engine skips the per-output hook scan in
+    the common case. ``live`` counts those Functions; each one's finalizer decrements it when
+    its graph is dropped, so one hook does not slow every later backward of the process."""
 
     active = False
+    live = 0
+
+    def track(self, fn) -> None:
+        """Count ``fn`` (a Function that just got its first output hook) until it is freed."""
+        import weakref
+        self.live += 1
+        self.active = True
+        weakref.finalize(fn, self._release)
+
+    def _release(self) -> None:
+        self.live -= 1
+        self.active = self.live > 0
 
 
 HOOKS = _Hooks()

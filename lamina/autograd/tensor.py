@@ -327,12 +327,16 @@ class Tensor:
         self._retain = True
 
     def _track_for_hooks(self) -> None:
-        # the engine visits a non-leaf's hooks through its creator, so register there
-        HOOKS.active = True
+        # the engine visits a non-leaf's hooks through its creator, so register there (a
+        # leaf's hooks run where its gradient is accumulated, with no engine-wide flag)
         c = self._creator
         if c is not None:
             import weakref
-            c.__dict__.setdefault("_hooked", {})[self._out_idx] = weakref.ref(self)
+            hooked = c.__dict__.get("_hooked")
+            if hooked is None:
+                hooked = c.__dict__["_hooked"] = {}
+                HOOKS.track(c)
+            hooked[self._out_idx] = weakref.ref(self)
 
     def zero_grad_(self) -> None:  # pragma: no cover - small helper
         self._grad = None

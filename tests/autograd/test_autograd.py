@@ -287,3 +287,30 @@ def test_gradcheck_reports_input_and_element():
         gradcheck(lambda x: Bad.apply(x), np.ones(3))
     with pytest.raises(AssertionError, match="direction"):
         gradcheck(lambda x: Bad.apply(x), np.ones(400))
+
+
+def test_hook_flag_lasts_only_while_a_hooked_graph_lives():
+    """A non-leaf hook turns the engine's hook scan on for its graph only: once that graph is
+    dropped, later backward passes take the fast path again (the flag used to stick for the
+    whole process); a leaf hook never needs the scan and still runs."""
+    import gc
+
+    from lamina.autograd.grad_mode import HOOKS
+    gc.collect()
+    base = HOOKS.live
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda g: g * 2)
+    assert HOOKS.active and HOOKS.live == base + 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+    del y
+    gc.collect()
+    assert HOOKS.live == base and HOOKS.active == (base > 0)
+    seen = []
+    x.grad = None
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))   # leaf hook: no engine flag
+    assert HOOKS.live == base
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(seen[0], [3.0, 3.0])
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
