@@ -130,21 +130,6 @@ if numba is not None:  # pragma: no branch
                                     dx[n, h, w, c] += gy[n, oh, ow, c]
 
     @_jit
-    def _fold_rows(blocks, view, kh, kw, sh, sw, dh, dw, lo, hi):  # pragma: no cover
-        # blocks (N, OH, OW, kh, kw, C) -> view (N, Hp, Wp, C): the adjoint of im2col.
-        _, oh_, ow_, _, _, c_ = blocks.shape
-        for n in range(lo, hi):
-            view[n] = 0
-            for oh in range(oh_):
-                for ow in range(ow_):
-                    for i in range(kh):
-                        h = oh * sh + i * dh
-                        for j in range(kw):
-                            w = ow * sw + j * dw
-                            for c in range(c_):
-                                view[n, h, w, c] += blocks[n, oh, ow, i, j, c]
-
-    @_jit
     def _fold_rows_grouped(blocks, view, kh, kw, sh, sw, dh, dw, lo, hi):  # pragma: no cover
         # blocks (G, N, OH, OW, kh, kw, c) -> view (N, Hp, Wp, G*c), channel k*c + ci.
         g_, _, oh_, ow_, _, _, c_ = blocks.shape
@@ -249,7 +234,7 @@ def max_pool_bwd(gy4, arg4, dx4, g, lo, hi) -> None:
 def fold_rows(blocks6, view4, g, lo, hi) -> None:
     """col2im: ``view4`` ``(N, Hp, Wp, C)`` = the sum of ``blocks6`` ``(N, OH, OW, kh, kw, C)``
     over every window that covers each pixel, rows ``lo:hi`` (zeroed first)."""
-    _fold_rows(blocks6, view4, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, lo, hi)
+    _fold_rows_grouped(blocks6[None], view4, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, lo, hi)
 
 
 def fold_rows_grouped(blocks7, view4, g, lo, hi) -> None:
