@@ -30,6 +30,7 @@ import contextlib
 from .. import backend as B
 from ..autograd.function import Function
 from ..backend import fast
+from ..backend.blas import small_gemms
 from ..errors import check
 from ._util import unwrap
 
@@ -44,6 +45,11 @@ def _time_views(a, reverse):
     if reverse:
         return a[-2::-1], a[:0:-1]
     return a[:-1], a[1:]
+
+
+def _step_threads(xp, work: int):
+    """The time loop's BLAS threads (:func:`lamina.backend.blas.small_gemms`; NumPy only)."""
+    return small_gemms(work) if xp is B.np else contextlib.nullcontext()
 
 
 def _quiet(xp):
@@ -94,74 +100,75 @@ def _seq_forward(xp, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse):
     keep = None if mask is None else ~mask[:, :, None]   # True where the state is carried over
     order = range(T - 1, -1, -1) if reverse else range(T)
     cache = {"x2": x2, "hs": hs, "xw": xw, "shape": x.shape}
-    cs = None
-    if lstm:
-        cs = xp.empty((T + 1, N, H), dt)
-        cs[0] = 0 if c0 is None else c0
-        tcs = xp.empty((T, N, H), dt)
-        tmp, tmp_h = xp.empty((N, G), dt), xp.empty((N, H), dt)
-        for k, t in enumerate(order):
-            g = xw[t]
-            xp.matmul(hs[k], w_hT, out=tmp)
-            if fused:   # NumPy's SIMD tanh passes around one numba pass
+    with _step_threads(xp, N * H * G):   # small per-step GEMMs: one BLAS thread
+        cs = None
+        if lstm:
+            cs = xp.empty((T + 1, N, H), dt)
+            cs[0] = 0 if c0 is None else c0
+            tcs = xp.empty((T, N, H), dt)
+            tmp, tmp_h = xp.empty((N, G), dt), xp.empty((N, H), dt)
+            for k, t in enumerate(order):
+                g = xw[t]
+                xp.matmul(hs[k], w_hT, out=tmp)
+                if fused:   # NumPy's SIMD tanh passes around one numba pass
+                    g += tmp
+                    xp.tanh(g, out=g)
+                    fast.lstm_gates(g, cs[k], cs[k + 1])
+                    xp.tanh(cs[k + 1], out=tcs[t])
+                    xp.multiply(g[:, 3 * H:], tcs[t], out=hs[k + 1])
+                    continue
                 g += tmp
-                xp.tanh(g, out=g)
-                fast.lstm_gates(g, cs[k], cs[k + 1])
-                xp.tanh(cs[k + 1], out=tcs[t])
+                _sigmoid_of_negated(g, xp)
+                gg = g[:, 2 * H:3 * H]
+                gg *= 2
+                gg -= 1
+                c = cs[k + 1]
+                xp.multiply(g[:, H:2 * H], cs[k], out=c)
+                xp.multiply(g[:, :H], g[:, 2 * H:3 * H], out=tmp_h)
+                c += tmp_h
+                xp.tanh(c, out=tcs[t])
                 xp.multiply(g[:, 3 * H:], tcs[t], out=hs[k + 1])
-                continue
-            g += tmp
-            _sigmoid_of_negated(g, xp)
-            gg = g[:, 2 * H:3 * H]
-            gg *= 2
-            gg -= 1
-            c = cs[k + 1]
-            xp.multiply(g[:, H:2 * H], cs[k], out=c)
-            xp.multiply(g[:, :H], g[:, 2 * H:3 * H], out=tmp_h)
-            c += tmp_h
-            xp.tanh(c, out=tcs[t])
-            xp.multiply(g[:, 3 * H:], tcs[t], out=hs[k + 1])
-            if keep is not None:
-                xp.copyto(hs[k + 1], hs[k], where=keep[t])
-                xp.copyto(c, cs[k], where=keep[t])
-        cache.update(cs=cs, tcs=tcs)
-    elif gru:
-        hns = xp.empty((T, N, H), dt)
-        hg = xp.empty((N, G), dt)
-        for k, t in enumerate(order):
-            a, h = xw[t], hs[k]
-            xp.matmul(h, w_hT, out=hg)
-            rz = a[:, :2 * H]
-            rz += hg[:, :2 * H]
-            _sigmoid_of_negated(rz, xp)
-            hn = hns[t]
-            if b_hn is None:
-                hn[...] = hg[:, 2 * H:]
-            else:
-                xp.add(hg[:, 2 * H:], b_hn, out=hn)
-            n = a[:, 2 * H:]
-            n += a[:, :H] * hn
-            xp.tanh(n, out=n)
-            hnew = hs[k + 1]
-            xp.subtract(h, n, out=hnew)
-            hnew *= a[:, H:2 * H]
-            hnew += n
-            if keep is not None:
-                xp.copyto(hnew, h, where=keep[t])
-        cache["hns"] = hns
-    else:
-        tmp = xp.empty((N, H), dt)
-        relu = mode == "rnn_relu"
-        for k, t in enumerate(order):
-            g = xw[t]
-            xp.matmul(hs[k], w_hT, out=tmp)
-            g += tmp
-            if relu:
-                xp.maximum(g, 0, out=hs[k + 1])
-            else:
-                xp.tanh(g, out=hs[k + 1])
-            if keep is not None:
-                xp.copyto(hs[k + 1], hs[k], where=keep[t])
+                if keep is not None:
+                    xp.copyto(hs[k + 1], hs[k], where=keep[t])
+                    xp.copyto(c, cs[k], where=keep[t])
+            cache.update(cs=cs, tcs=tcs)
+        elif gru:
+            hns = xp.empty((T, N, H), dt)
+            hg = xp.empty((N, G), dt)
+            for k, t in enumerate(order):
+                a, h = xw[t], hs[k]
+                xp.matmul(h, w_hT, out=hg)
+                rz = a[:, :2 * H]
+                rz += hg[:, :2 * H]
+                _sigmoid_of_negated(rz, xp)
+                hn = hns[t]
+                if b_hn is None:
+                    hn[...] = hg[:, 2 * H:]
+                else:
+                    xp.add(hg[:, 2 * H:], b_hn, out=hn)
+                n = a[:, 2 * H:]
+                n += a[:, :H] * hn
+                xp.tanh(n, out=n)
+                hnew = hs[k + 1]
+                xp.subtract(h, n, out=hnew)
+                hnew *= a[:, H:2 * H]
+                hnew += n
+                if keep is not None:
+                    xp.copyto(hnew, h, where=keep[t])
+            cache["hns"] = hns
+        else:
+            tmp = xp.empty((N, H), dt)
+            relu = mode == "rnn_relu"
+            for k, t in enumerate(order):
+                g = xw[t]
+                xp.matmul(hs[k], w_hT, out=tmp)
+                g += tmp
+                if relu:
+                    xp.maximum(g, 0, out=hs[k + 1])
+                else:
+                    xp.tanh(g, out=hs[k + 1])
+                if keep is not None:
+                    xp.copyto(hs[k + 1], hs[k], where=keep[t])
     y = _time_views(hs, reverse)[1]
     if mask is not None:
         y = y * mask[:, :, None]
@@ -182,98 +189,99 @@ def _seq_backward(xp, mode, cache, w_ih, w_hh, dy, dh_n, dc_n, mask, reverse, ne
     dh = xp.zeros((N, H), dt) if dh_n is None else dh_n.astype(dt, copy=True)
     order = range(T) if reverse else range(T - 1, -1, -1)
     tmp_h = xp.empty((N, H), dt)
-    if mode == "lstm":
-        c_prev = _time_views(cache["cs"], reverse)[0]
-        tcs = cache["tcs"]
-        dG = xp.empty_like(xw)
-        dc = xp.zeros((N, H), dt) if dc_n is None else dc_n.astype(dt, copy=True)
-        fused = mf is None and xp is B.np and fast.enabled()
-        for t in order:  # per step, so every operand stays in cache
-            if fused:
-                fast.lstm_bwd_step(xw[t], tcs[t], c_prev[t], dh, dc,
-                                   None if dy is None else dy[t], dG[t])
-                xp.matmul(dG[t], w_hh, out=dh)
-                continue
-            if dy is not None:
-                dh += dy[t]
-            if mf is not None:
-                skip_h, skip_c = dh * (1 - mf[t]), dc * (1 - mf[t])
-                dh *= mf[t]
-                dc *= mf[t]
-            a, d, tc = xw[t], dG[t], tcs[t]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            di, df, dg, do = d[:, :H], d[:, H:2 * H], d[:, 2 * H:3 * H], d[:, 3 * H:]
-            xp.multiply(tc, tc, out=tmp_h)        # dc += dh * o * (1 - tanh(c)^2)
-            xp.subtract(1, tmp_h, out=tmp_h)
-            tmp_h *= o
-            tmp_h *= dh
-            dc += tmp_h
-            xp.subtract(1, a, out=d)              # sigmoid' = s (1 - s), all gates at once
-            d *= a
-            xp.multiply(g, g, out=dg)             # g gate: i * (1 - g^2)
-            xp.subtract(1, dg, out=dg)
-            dg *= i
-            di *= g
-            df *= c_prev[t]
-            do *= tc
-            do *= dh
-            di *= dc
-            df *= dc
-            dg *= dc
-            dc *= f
-            xp.matmul(d, w_hh, out=dh)
-            if mf is not None:
-                dh += skip_h
-                dc += skip_c
-        dGx = dGh = dG
-        dc0 = dc
-    elif mode == "gru":
-        r, z, n = (xw[..., j * H:(j + 1) * H] for j in range(3))
-        hn = cache["hns"]
-        q_n = (1 - z) * (1 - n * n)
-        q_z = (h_prev - n) * z * (1 - z)
-        q_r = hn * r * (1 - r)
-        dGh = xp.empty((T, N, 3 * H), dt)
-        dn = xp.empty((T, N, H), dt)
-        fused = mf is None and xp is B.np and fast.enabled()
-        for t in order:
-            if fused:   # one numba pass, then the hidden GEMM
-                fast.gru_bwd_step(dh, None if dy is None else dy[t], q_n[t], q_r[t], q_z[t],
-                                  r[t], z[t], dn[t], dGh[t])
-                xp.matmul(dGh[t], w_hh, out=tmp_h)
+    with _step_threads(xp, N * H * w_hh.shape[0]):
+        if mode == "lstm":
+            c_prev = _time_views(cache["cs"], reverse)[0]
+            tcs = cache["tcs"]
+            dG = xp.empty_like(xw)
+            dc = xp.zeros((N, H), dt) if dc_n is None else dc_n.astype(dt, copy=True)
+            fused = mf is None and xp is B.np and fast.enabled()
+            for t in order:  # per step, so every operand stays in cache
+                if fused:
+                    fast.lstm_bwd_step(xw[t], tcs[t], c_prev[t], dh, dc,
+                                       None if dy is None else dy[t], dG[t])
+                    xp.matmul(dG[t], w_hh, out=dh)
+                    continue
+                if dy is not None:
+                    dh += dy[t]
+                if mf is not None:
+                    skip_h, skip_c = dh * (1 - mf[t]), dc * (1 - mf[t])
+                    dh *= mf[t]
+                    dc *= mf[t]
+                a, d, tc = xw[t], dG[t], tcs[t]
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                di, df, dg, do = d[:, :H], d[:, H:2 * H], d[:, 2 * H:3 * H], d[:, 3 * H:]
+                xp.multiply(tc, tc, out=tmp_h)        # dc += dh * o * (1 - tanh(c)^2)
+                xp.subtract(1, tmp_h, out=tmp_h)
+                tmp_h *= o
+                tmp_h *= dh
+                dc += tmp_h
+                xp.subtract(1, a, out=d)              # sigmoid' = s (1 - s), all gates at once
+                d *= a
+                xp.multiply(g, g, out=dg)             # g gate: i * (1 - g^2)
+                xp.subtract(1, dg, out=dg)
+                dg *= i
+                di *= g
+                df *= c_prev[t]
+                do *= tc
+                do *= dh
+                di *= dc
+                df *= dc
+                dg *= dc
+                dc *= f
+                xp.matmul(d, w_hh, out=dh)
+                if mf is not None:
+                    dh += skip_h
+                    dc += skip_c
+            dGx = dGh = dG
+            dc0 = dc
+        elif mode == "gru":
+            r, z, n = (xw[..., j * H:(j + 1) * H] for j in range(3))
+            hn = cache["hns"]
+            q_n = (1 - z) * (1 - n * n)
+            q_z = (h_prev - n) * z * (1 - z)
+            q_r = hn * r * (1 - r)
+            dGh = xp.empty((T, N, 3 * H), dt)
+            dn = xp.empty((T, N, H), dt)
+            fused = mf is None and xp is B.np and fast.enabled()
+            for t in order:
+                if fused:   # one numba pass, then the hidden GEMM
+                    fast.gru_bwd_step(dh, None if dy is None else dy[t], q_n[t], q_r[t], q_z[t],
+                                      r[t], z[t], dn[t], dGh[t])
+                    xp.matmul(dGh[t], w_hh, out=tmp_h)
+                    dh += tmp_h
+                    continue
+                if dy is not None:
+                    dh += dy[t]
+                if mf is not None:
+                    skip_h = dh * (1 - mf[t])
+                    dh *= mf[t]
+                d = dGh[t]
+                xp.multiply(dh, q_n[t], out=dn[t])
+                xp.multiply(dn[t], q_r[t], out=d[:, :H])
+                xp.multiply(dh, q_z[t], out=d[:, H:2 * H])
+                xp.multiply(dn[t], r[t], out=d[:, 2 * H:])
+                dh *= z[t]
+                xp.matmul(d, w_hh, out=tmp_h)
                 dh += tmp_h
-                continue
-            if dy is not None:
-                dh += dy[t]
-            if mf is not None:
-                skip_h = dh * (1 - mf[t])
-                dh *= mf[t]
-            d = dGh[t]
-            xp.multiply(dh, q_n[t], out=dn[t])
-            xp.multiply(dn[t], q_r[t], out=d[:, :H])
-            xp.multiply(dh, q_z[t], out=d[:, H:2 * H])
-            xp.multiply(dn[t], r[t], out=d[:, 2 * H:])
-            dh *= z[t]
-            xp.matmul(d, w_hh, out=tmp_h)
-            dh += tmp_h
-            if mf is not None:
-                dh += skip_h
-        dGx = xp.concatenate([dGh[..., :2 * H], dn], axis=-1)
-        dc0 = None
-    else:
-        dG = (h_out > 0).astype(dt) if mode == "rnn_relu" else 1 - h_out * h_out
-        for t in order:
-            if dy is not None:
-                dh += dy[t]
-            if mf is not None:
-                skip_h = dh * (1 - mf[t])
-                dh *= mf[t]
-            dG[t] *= dh
-            xp.matmul(dG[t], w_hh, out=dh)
-            if mf is not None:
-                dh += skip_h
-        dGx = dGh = dG
-        dc0 = None
+                if mf is not None:
+                    dh += skip_h
+            dGx = xp.concatenate([dGh[..., :2 * H], dn], axis=-1)
+            dc0 = None
+        else:
+            dG = (h_out > 0).astype(dt) if mode == "rnn_relu" else 1 - h_out * h_out
+            for t in order:
+                if dy is not None:
+                    dh += dy[t]
+                if mf is not None:
+                    skip_h = dh * (1 - mf[t])
+                    dh *= mf[t]
+                dG[t] *= dh
+                xp.matmul(dG[t], w_hh, out=dh)
+                if mf is not None:
+                    dh += skip_h
+            dGx = dGh = dG
+            dc0 = None
     gx = gw_ih = gw_hh = gb_ih = gb_hh = None
     dGx2 = dGx.reshape(T * N, -1)
     if need[0]:
